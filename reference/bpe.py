@@ -20,9 +20,9 @@ the order in which a dict happens to list its pairs.
 `BPETokenizer.from_mergeable_ranks` rebuilds tiktoken's encodings (cl100k_base, o200k_base)
 from their rank files, and produces exactly tiktoken's ids.
 
-Deliberately left out: normalization (NFC and the like), because byte-level BPE does not need
-it and it would make encoding lossy; and any speed-up beyond a per-chunk cache and an
-incremental pair count in training, so that the code stays readable.
+Deliberately left out: Unicode normalization (NFC and the like), because byte-level BPE does
+not need it and it would make encoding lossy. Speed-ups beyond a per-chunk cache and an
+incremental pair count in training are left out too, so that the code stays readable.
 """
 
 from __future__ import annotations
@@ -39,23 +39,24 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# The pattern of the original GPT-2 release (Radford et al., 2019, openai/gpt-2 encoder.py).
-# It keeps English contractions ('s, 't, ...) apart, keeps a leading space on each word, and
-# leaves the last space of a whitespace run to the next word.
+# The pattern of the original GPT-2 release, as quoted in tiktoken 0.14.0,
+# tiktoken_ext/openai_public.py, where the r50k pattern is a faster equivalent. It keeps English
+# contractions ('s, 't, ...) apart, keeps a leading space on each word, and leaves the last
+# space of a whitespace run to the next word.
 GPT2_SPLIT_PATTERN = (
     r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 )
 
 # The cl100k_base pattern (GPT-4), as defined in tiktoken 0.14.0, tiktoken_ext/openai_public.py.
 # Compared with GPT-2: contractions match in any case, numbers split into groups of at most
-# three digits, and a newline run stays apart from the spaces that follow it.
+# three digits, and whitespace up to the last newline of a run forms a chunk of its own.
 GPT4_SPLIT_PATTERN = (
     r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+"""
     r"""|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
 )
 
-# Chunks whose encodings are kept per tokenizer. Text repeats its words, so a cache this size
-# serves most chunks of a few MB of poetry; when it fills up it is cleared, to stay bounded.
+# Maximum number of chunk encodings cached per tokenizer. Text repeats its words, so most chunks
+# of a few MB of poetry hit the cache. A full cache is cleared, which keeps memory bounded.
 CHUNK_CACHE_SIZE = 1 << 16
 
 
@@ -132,6 +133,8 @@ def _compile_pattern(pattern: str) -> regex.Pattern:
 
 def _split_chunks(compiled: regex.Pattern, text: str) -> list[str]:
     """Pre-tokenize `text`, and reject a pattern that would silently drop characters."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}; decode bytes with .decode('utf-8') first")
     chunks = compiled.findall(text)
     if sum(map(len, chunks)) != len(text):
         raise ValueError(
@@ -162,8 +165,8 @@ def _learn_merges(
             pair_words[pair].add(w)
 
     # A heap of (-count, pair) pops the highest count first and, among equal counts, the
-    # smallest pair: exactly the tie-break rule. Entries go stale when a count changes; each
-    # change pushes a fresh entry, and a popped entry is used only if its count is current.
+    # smallest pair, which is the tie-break rule. An entry goes stale when its count changes, so
+    # each change pushes a fresh entry, and a popped entry is used only if its count is current.
     heap = [(-count, pair) for pair, count in pair_counts.items()]
     heapq.heapify(heap)
 
@@ -268,7 +271,7 @@ class BPETokenizer:
 
     Ids of the 256 byte tokens are 0..255 for a trained tokenizer, but follow the rank file for
     tiktoken's encodings, where b"!" has id 0. `merges` maps a pair of ids to the id of the
-    token they form, in the order the merges were learned; encoding applies earlier merges first.
+    token they form, in the order the merges were learned. Encoding applies earlier merges first.
     """
 
     def __init__(
@@ -283,7 +286,7 @@ class BPETokenizer:
         self.merges: dict[tuple[int, int], int] = dict(merges)
         self.special_tokens: dict[str, int] = dict(special_tokens or {})
 
-        # byte value -> id of its single-byte token; the identity unless a rank file says otherwise
+        # byte value -> id of its single-byte token (the identity, unless a rank file gives other ids)
         self._byte_ids: list[int] = list(range(256)) if byte_ids is None else list(byte_ids)
 
         # id -> bytes of that token, for every byte token and merged token
@@ -345,8 +348,8 @@ class BPETokenizer:
         """Learn merges from `text` until the vocabulary has `vocab_size` tokens.
 
         `vocab_size` counts the 256 byte tokens, the merges and the special tokens. Special
-        tokens given as a list of strings get the ids right after the merges; given as a dict,
-        they keep their ids, which must lie at or above `vocab_size - len(special_tokens)`.
+        tokens given as a list of strings get the ids right after the merges. Special tokens
+        given as a dict keep their ids, which must be >= `vocab_size - len(special_tokens)`.
         Special-token strings inside `text` are trained on as ordinary text.
 
         Each step merges the most frequent pair. Tie-break: among the pairs with the highest
@@ -414,7 +417,7 @@ class BPETokenizer:
             if len(token) == 1:
                 continue
             parts = _bpe_by_rank(token, ranks, max_rank=rank)
-            # NOTE: a token that lower ranks cannot build in one merge is never produced by BPE;
+            # NOTE: BPE never produces a token that lower ranks cannot build in one merge, but
             # it is still reached by the whole-chunk lookup in `_encode_chunk`, as in tiktoken.
             if len(parts) == 2:
                 merges[(ranks[parts[0]], ranks[parts[1]])] = rank
@@ -428,7 +431,7 @@ class BPETokenizer:
         """Build the tokenizer equivalent to a `tiktoken.Encoding`.
 
         Reads the encoding's private fields `_mergeable_ranks`, `_pat_str` and
-        `_special_tokens` (present in tiktoken 0.7 to 0.14).
+        `_special_tokens`, as named in tiktoken 0.14.0.
         """
         return cls.from_mergeable_ranks(
             encoding._mergeable_ranks, encoding._pat_str, encoding._special_tokens
@@ -467,7 +470,7 @@ class BPETokenizer:
         if not allowed:
             return self.encode_ordinary(text)
 
-        # Split around the allowed special tokens; the capturing group keeps them in the output,
+        # Split around the allowed special tokens. The capturing group keeps them in the output,
         # at odd positions. Longer tokens go first so that one token's prefix cannot win.
         names = sorted(allowed, key=len, reverse=True)
         special_pattern = "(" + "|".join(regex.escape(name) for name in names) + ")"
@@ -515,8 +518,8 @@ class BPETokenizer:
 
     def _encode_chunk(self, chunk: bytes) -> list[int]:
         """Apply the merges to one chunk, always the earliest-learned merge first."""
-        # A chunk that is itself a token becomes that token, as in tiktoken. Short cut for
-        # trained tokenizers; for a few rank-file tokens that no merge forms, the only way in.
+        # A chunk that is itself a token becomes that token, as in tiktoken. For a rank-file token
+        # that no merge forms this is the only way in (cl100k_base and o200k_base have none).
         if chunk in self._token_ids:
             return [self._token_ids[chunk]]
 
@@ -596,10 +599,18 @@ class BPETokenizer:
         if data.get("version") != 1:
             raise ValueError(f"saved tokenizer has version {data.get('version')!r}; this code reads version 1")
 
-        merges = {(int(left), int(right)): int(new_id) for left, right, new_id in data["merges"]}
-        specials = {str(name): int(token_id) for name, token_id in data["special_tokens"].items()}
-        tokenizer = cls(merges, data["pattern"], specials, [int(i) for i in data["byte_ids"]])
-        extra = {bytes(token): int(token_id) for token_id, token in data.get("extra_tokens", [])}
+        try:
+            merges = {(int(left), int(right)): int(new_id) for left, right, new_id in data["merges"]}
+            specials = {str(name): int(token_id) for name, token_id in data["special_tokens"].items()}
+            byte_ids = [int(token_id) for token_id in data["byte_ids"]]
+            extra = {bytes(token): int(token_id) for token_id, token in data.get("extra_tokens", [])}
+            pattern = data["pattern"]
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(
+                f"saved tokenizer is damaged ({type(error).__name__}: {error}); save it again with to_dict()"
+            ) from None
+
+        tokenizer = cls(merges, pattern, specials, byte_ids)
         tokenizer._add_unmergeable_tokens(extra)
         return tokenizer
 

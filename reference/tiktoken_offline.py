@@ -6,7 +6,7 @@ often have no network for that, so this module reads the rank files that the reg
 against the hash tiktoken itself expects, and builds `tiktoken.Encoding` objects from them.
 Nothing is downloaded and nothing is written to disk.
 
-GPT-2's encoding is offered only when tiktoken's cache folder already holds GPT-2's two files
+GPT-2's encoding is offered only when tiktoken's cache folder already contains GPT-2's two files
 with the right hashes, because no installed package ships them.
 
 Deliberately left out: r50k_base, p50k_base and o200k_harmony, which no installed package
@@ -264,7 +264,7 @@ def parse_data_gym_ranks(vocab_bpe: bytes, encoder_json: bytes) -> dict[bytes, i
         return bytes(decoder[char] for char in text)
 
     ranks = {bytes([byte]): rank for rank, byte in enumerate(decoder[char] for char in decoder)}
-    # The first line of vocab.bpe is a version comment; the file ends with a newline.
+    # The first line of vocab.bpe is a version comment, and the file ends with a newline.
     for line in vocab_bpe.decode("utf-8").split("\n")[1:-1]:
         left, right = line.split()
         ranks[to_bytes(left) + to_bytes(right)] = len(ranks)

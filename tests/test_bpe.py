@@ -265,6 +265,13 @@ def test_from_dict_rejects_other_data():
         BPETokenizer.from_dict({"merges": []})
 
 
+def test_from_dict_rejects_damaged_data(small_tokenizer):
+    saved = small_tokenizer.to_dict()
+    saved["merges"] = [[97, 98]]
+    with pytest.raises(ValueError, match="saved tokenizer is damaged"):
+        BPETokenizer.from_dict(saved)
+
+
 @settings(max_examples=300, deadline=None, database=None)
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60))
 def test_trained_roundtrip_arbitrary_text(small_tokenizer, text):
