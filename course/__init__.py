@@ -1,0 +1,1 @@
+"""Course content: lessons, visualizations, the poetry corpus and the poet assembly."""
