@@ -10,9 +10,9 @@ Sources, all read from disk (nothing is downloaded at run time):
   their dialogue (speaker names, stage directions and headings removed).
 * a path to a ``.txt`` file or a folder of ``.txt`` files (UTF-8), used as written.
 
-The training text is a deterministic subset of at most ``max_chars`` characters: the text is
-cut into contiguous blocks of whole lines (about ``BLOCK_CHARS`` characters each), evenly
-spaced blocks are kept, and a fixed arithmetic rule sends every ``1 / validation_fraction``-th
+The training text is a deterministic subset of at most ``max_chars`` characters. The text is
+cut into contiguous blocks of whole lines (about ``BLOCK_CHARS`` characters each), and evenly
+spaced blocks are kept. A fixed arithmetic rule then sends every ``1 / validation_fraction``-th
 kept block to validation. No random number generator is involved, so the same input always
 gives the same split.
 
@@ -46,7 +46,7 @@ CLEANING_VERSION = 1
 # enough that an 8 M character subset still samples about 2,000 places in the collection.
 BLOCK_CHARS = 4_000
 
-# Smallest block for a small teacher text, so a validation block holds a few lines at least.
+# Smallest block for a small teacher text, so a validation block contains a few lines at least.
 MIN_BLOCK_CHARS = 100
 
 MIN_MAX_CHARS = 1_000
@@ -94,7 +94,8 @@ _PUNCTUATION_TO_ASCII = str.maketrans(
 # Marks of Gutenberg files, notes and editorial matter rather than verse. The patterns match
 # the lowercased line, which is faster than re.IGNORECASE on three million lines.
 _BOILERPLATE = re.compile(
-    r"gutenberg|\be-?books?\b|\be-?texts?\b|transcriber|copyright|all rights reserved"
+    r"gutenberg|\be-?books?\b|\be-?texts?\b|transcriber'?s? note|by (?:the )?transcriber"
+    r"|copyright|all rights reserved"
 )
 _URL = re.compile(r"https?:|www\.|\.(?:com|org|net|edu|html?)\b")
 # Square brackets mark footnote numbers ("[12]"), "[Footnote ...]", "[Illustration]" and
@@ -105,9 +106,14 @@ _HEADING = re.compile(
     r"^(?:(?i:book|canto|chapter|part|section|sonnet|stanza|act|scene|poem|no\.?)\s+)?"
     r"(?:[IVXLCDM]+|\d+)\s*[.:]?$"
 )
-_YEAR = re.compile(r"\b1[5-9]\d\d\b")  # dates belong to notes and prefaces, not verse
+# Years from 1500 to 1999 appear in notes, prefaces and title pages far more than in verse.
+_YEAR = re.compile(r"\b1[5-9]\d\d\b")
 # UTF-8 read as Windows-1252 ("Ã©", "â€™"), or that damage spelled out in ASCII ("aEuro(TM)").
-_MOJIBAKE = re.compile(r"Ã|â€|aEuro")
+# Matched on the lowercased line; "ã" before a letter is Portuguese ("não") and stays.
+_MOJIBAKE = re.compile(r"ã[\xa0-\xbf]|â€|aeuro")
+# Every pattern above starts with one of these, so a line without them matches none.
+_ANY_MARKER = re.compile(r"http|www\.|\.(?:com|org|net|edu|htm)|gutenberg|book|text|transcrib|copyright"
+                         r"|rights reserved|[\[\]{}*(]|footnote|ibid|op\. cit|ã[\xa0-\xbf]|â€|aeuro")
 _NOT_LETTER = re.compile(r"[\W\d_]+")
 
 # C0 and C1 control characters (stray "\x85", "\x94" from mis-decoded Windows text) and the
@@ -123,7 +129,7 @@ PROSE_LOWERCASE_SHARE = 0.3
 def normalize_line(line: str) -> str:
     """Normalize one line: ASCII quotes and dashes, no control characters, no edge spaces.
 
-    Accented letters stay (the collection holds French, Spanish and Middle English verse),
+    Accented letters stay (the collection contains French, Spanish and Middle English verse),
     composed into one code point each (NFC).
 
     >>> normalize_line("\\u201cO Rose\\u2014thou art _sick_!\\u201d\\x85  ")
@@ -154,27 +160,30 @@ def classify_line(line: str) -> str | None:
     >>> [classify_line(s) for s in ["Tyger Tyger, burning bright,", "CANTO XII.", "www.gutenberg.org"]]
     [None, 'heading', 'url']
     """
-    lowered = line.lower()
-    letters = _NOT_LETTER.sub("", line)
-
     if not line:
         return "empty"
     if len(line) > MAX_LINE_CHARS:
         return "long"
-    if _URL.search(lowered):
-        return "url"
-    if _BOILERPLATE.search(lowered):
-        return "boilerplate"
-    if _FOOTNOTE.search(lowered):
-        return "footnote"
+
+    # One search rules out the four marker patterns below for almost every line of verse.
+    lowered = line.lower()
+    if _ANY_MARKER.search(lowered):
+        if _URL.search(lowered):
+            return "url"
+        if _BOILERPLATE.search(lowered):
+            return "boilerplate"
+        if _FOOTNOTE.search(lowered):
+            return "footnote"
+        if _MOJIBAKE.search(lowered):
+            return "mojibake"
+
+    letters = _NOT_LETTER.sub("", line)
     if _HEADING.match(line):
         return "heading"
     if len(letters) < 0.5 * len(line.replace(" ", "")):
         return "digits"
     if len(letters) >= 2 and letters.isupper():
         return "caps"
-    if _MOJIBAKE.search(line):
-        return "mojibake"
     if not line.isascii() and not all(_is_allowed_char(ch) for ch in line):
         return "script"
     return None
@@ -182,7 +191,7 @@ def classify_line(line: str) -> str | None:
 
 def _looks_like_prose(line: str) -> bool:
     # Gutenberg wraps prose at 60 to 70 characters, and a wrapped paragraph line usually
-    # continues a sentence (lowercase start) or holds a sentence break set with two spaces.
+    # continues a sentence (lowercase start) or contains a sentence break set with two spaces.
     if len(line) < PROSE_LINE_CHARS:
         return False
     return line[0].islower() or ".  " in line or bool(_YEAR.search(line))
@@ -335,7 +344,7 @@ def _read_trusted_cache(
 
 
 def _convert_source(source: Path, source_sha256: str, text_path: Path, manifest_path: Path) -> None:
-    logger.info("converting %s to %s (one-time, about a minute)", source, text_path)
+    logger.info("converting %s to %s (once per source version)", source, text_path)
     raw_lines = _read_raw_lines(source)
     kept, dropped = clean_lines(raw_lines)
     text_bytes = ("\n".join(kept) + "\n").encode("utf-8")
@@ -526,7 +535,7 @@ def spread_indices(count: int, total: int) -> list[int]:
 
 
 def is_validation_block(index: int, validation_fraction: float) -> bool:
-    """Say whether the kept block at ``index`` goes to validation.
+    """Return True when the kept block at ``index`` goes to validation.
 
     A block is a validation block when ``floor((index + 1) * fraction)`` steps up, so the
     validation blocks are spread evenly: with 0.05 these are blocks 19, 39, 59, ... (every
@@ -535,7 +544,7 @@ def is_validation_block(index: int, validation_fraction: float) -> bool:
     >>> [i for i in range(60) if is_validation_block(i, 0.05)]
     [19, 39, 59]
     """
-    # round() guards against 0.05 * 20 == 0.9999999 turning a step into no step.
+    # round() keeps float error (0.29 * 100 == 28.999999999999996) from hiding a step.
     before = math.floor(round(index * validation_fraction, 9))
     after = math.floor(round((index + 1) * validation_fraction, 9))
     return after > before
@@ -550,7 +559,11 @@ def split_blocks(
     """
     total_chars = sum(len(line) + 1 for line in lines)
     blocks_needed = math.ceil(round(1 / validation_fraction, 9))
-    block_chars = min(BLOCK_CHARS, max(MIN_BLOCK_CHARS, total_chars // blocks_needed))
+
+    # Smaller blocks for a small text or a small max_chars, so that validation still gets at
+    # least one block.
+    used_chars = min(total_chars, max_chars)
+    block_chars = min(BLOCK_CHARS, max(MIN_BLOCK_CHARS, used_chars // blocks_needed))
     blocks = cut_blocks(lines, block_chars)
 
     if total_chars > max_chars:
@@ -620,7 +633,7 @@ def load_corpus(
     """Load a corpus by name ("poetry", "shakespeare") or from a .txt file or folder of them.
 
     Texts longer than ``max_chars`` are reduced to evenly spaced blocks; shorter ones are used
-    whole. ``cache_dir`` (default ``default_cache_dir()``) holds the cleaned poetry copy.
+    whole. ``cache_dir`` (default ``default_cache_dir()``) stores the cleaned poetry copy.
     """
     _check_settings(max_chars, validation_fraction)
 
