@@ -44,6 +44,8 @@ def save_checkpoint(path: str | Path, **contents) -> None:
     # and Windows file systems, so readers see the old file or the new one, never half of one.
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
+    # mkstemp creates the file readable by its owner only; a checkpoint is ordinary data.
+    os.chmod(temporary, 0o644)
     try:
         torch.save(record, temporary)
         os.replace(temporary, path)

@@ -88,6 +88,7 @@ def _add_train_command(commands) -> None:
     output = command.add_argument_group("checkpoints")
     output.add_argument("--out", type=Path, default=Path("runs/poet.pt"), help="checkpoint file to write (rewritten at every validation pass)")
     output.add_argument("--resume", type=Path, default=None, help="checkpoint to continue from (keeps its model shape and tokenizer)")
+    output.add_argument("--no-optimizer", action="store_true", help="leave the optimizer state out of the checkpoint: a third of the size, but --resume then restarts AdamW's moments")
     output.add_argument("--quiet", action="store_true", help="no progress bar")
     command.set_defaults(run=run_train)
 
@@ -167,7 +168,7 @@ def _train(args: argparse.Namespace, group: distributed.ProcessGroup) -> int:
     def save(entry, model, optimizer, state):
         save_checkpoint(
             args.out, model_config=model_config, model=model.state_dict(), tokenizer=data.tokenizer.to_dict(),
-            optimizer=optimizer.state_dict(), train_config=asdict(config), state=asdict(state),
+            optimizer=None if args.no_optimizer else optimizer.state_dict(), train_config=asdict(config), state=asdict(state),
             step=state.step, history=state.history,
             corpus={"name": corpus.name, "description": corpus.description, "chars_per_token": data.chars_per_token},
         )
@@ -181,7 +182,7 @@ def _train(args: argparse.Namespace, group: distributed.ProcessGroup) -> int:
     try:
         state = train(
             model, data.train_tokens, data.val_tokens, config, group=group, state=state,
-            optimizer_state=resumed.get("optimizer") if resumed else None,
+            optimizer_state=resumed.get("optimizer") if resumed else None,  # None when saved with --no-optimizer
             chars_per_token=data.chars_per_token, on_eval=save, on_step=on_step,
         )
     finally:
