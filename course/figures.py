@@ -1,0 +1,168 @@
+"""Plotly figures for the app's pages: attention heatmaps and next-token probability bars.
+
+Each function takes plain tensors and token labels and returns a `plotly.graph_objects.Figure`,
+so the pages and the tests share them. Fonts are large because lecturers project these figures.
+
+Token axes use positions 0..T-1 as tick values and the token labels as tick text. Plotly merges
+categories with equal names, so labelling the axis by token text would fold the two "the"s of a
+line into one row.
+
+Deliberately left out: interactivity beyond hover (clicking a token to highlight its row),
+which needs Streamlit's selection events and lives in the page, not here.
+"""
+
+from __future__ import annotations
+
+import math
+
+import plotly.graph_objects as go
+import torch
+from plotly.subplots import make_subplots
+from torch import Tensor
+
+from course.token_view import token_label
+from reference.bpe import BPETokenizer
+
+FONT = dict(size=18)
+TITLE_FONT = dict(size=24)
+# Masked (future) cells are NaN, which plotly leaves undrawn, so this background shows through.
+MASKED_COLOUR = "#d0d0d0"
+ATTENTION_COLOURSCALE = "Blues"
+MASKED_NOTE = "grey cells: masked future tokens"
+
+
+def attention_heatmap(weights: Tensor, tokens: list[str], title: str = "Attention weights") -> go.Figure:
+    """Draw one head's attention weights (T, T) as a heatmap: row = query token, column = key token.
+
+    Cells above the diagonal, where the causal mask hides the future, are NaN and show grey, so
+    they cannot be mistaken for a weight of 0. Hovering a cell shows "query -> key: weight".
+    """
+    weights = _check_square(weights, tokens, "weights")
+    T = len(tokens)
+
+    figure = go.Figure(_heatmap_trace(weights, tokens))
+    figure.update_layout(
+        title=dict(text=f"{title}<br><sup>{MASKED_NOTE}</sup>", font=TITLE_FONT),
+        font=FONT,
+        plot_bgcolor=MASKED_COLOUR,
+        height=max(420, min(1000, 140 + 26 * T)),
+        margin=dict(l=20, r=20, t=90, b=20),
+    )
+    figure.update_xaxes(title="key token (attended to)", side="bottom", tickangle=-60, **_token_ticks(tokens))
+    # Queries run top to bottom in reading order, as in the usual attention-map drawings.
+    figure.update_yaxes(title="query token (attending)", autorange="reversed", **_token_ticks(tokens))
+    return figure
+
+
+def attention_grid(weights: Tensor, tokens: list[str], title: str = "All heads of the layer") -> go.Figure:
+    """Draw every head's attention weights (H, T, T) as a grid of small heatmaps, one per head.
+
+    All heads share one colour scale from 0 to 1, so a bright cell means the same in each panel.
+    """
+    if not isinstance(weights, Tensor) or weights.dim() != 3:
+        shape = tuple(weights.shape) if isinstance(weights, Tensor) else type(weights).__name__
+        raise ValueError(
+            f"weights must be one layer's attention weights of shape (H, T, T), got {shape}; "
+            f"for a batch (B, H, T, T) pass weights[0], one sequence at a time"
+        )
+    H = weights.size(0)
+    columns = min(H, 4)
+    rows = math.ceil(H / columns)
+
+    figure = make_subplots(
+        rows=rows, cols=columns, subplot_titles=[f"head {h + 1}" for h in range(H)],
+        horizontal_spacing=0.04, vertical_spacing=0.08,
+    )
+    for h in range(H):
+        head = _check_square(weights[h], tokens, f"weights[{h}]")
+        trace = _heatmap_trace(head, tokens, showscale=(h == 0))
+        figure.add_trace(trace, row=h // columns + 1, col=h % columns + 1)
+
+    figure.update_layout(
+        title=dict(text=f"{title}<br><sup>{MASKED_NOTE}; rows are queries, columns keys</sup>", font=TITLE_FONT),
+        font=FONT,
+        plot_bgcolor=MASKED_COLOUR,
+        height=150 + 380 * rows,
+        margin=dict(l=20, r=20, t=110, b=20),
+    )
+    # Tick labels for every token would overlap in small panels; hover still names each cell.
+    show_labels = len(tokens) <= 24
+    figure.update_xaxes(showticklabels=show_labels, tickangle=-60, tickfont=dict(size=12), **_token_ticks(tokens))
+    figure.update_yaxes(showticklabels=show_labels, autorange="reversed", tickfont=dict(size=12), **_token_ticks(tokens))
+    return figure
+
+
+def next_token_bars(probs: Tensor, tokenizer: BPETokenizer, top: int = 20) -> go.Figure:
+    """Draw the `top` most likely next tokens of probs (V,) as horizontal bars, most likely on top."""
+    if not isinstance(probs, Tensor) or probs.dim() != 1:
+        shape = tuple(probs.shape) if isinstance(probs, Tensor) else type(probs).__name__
+        raise ValueError(
+            f"probs must be one position's probabilities of shape (V,), got {shape}; "
+            f"for logits (B, T, V) pass the probabilities of logits[0, -1]"
+        )
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise ValueError(f"top must be an integer >= 1, got {top!r}")
+
+    values, ids = torch.topk(probs.detach().float(), min(top, probs.numel()))
+    labels = [_vocabulary_label(tokenizer, token_id) for token_id in ids.tolist()]
+    positions = list(range(len(labels)))
+
+    figure = go.Figure(
+        go.Bar(
+            x=values.tolist(), y=positions, orientation="h", marker_color="#4a78c2",
+            customdata=[[label, token_id] for label, token_id in zip(labels, ids.tolist())],
+            hovertemplate="%{customdata[0]} (id %{customdata[1]}): %{x:.3f}<extra></extra>",
+            text=[f"{value:.2f}" for value in values.tolist()], textposition="outside",
+        )
+    )
+    figure.update_layout(
+        title=dict(text=f"The {len(labels)} most likely next tokens", font=TITLE_FONT),
+        font=FONT,
+        height=max(360, 110 + 30 * len(labels)),
+        margin=dict(l=20, r=40, t=70, b=20),
+    )
+    figure.update_xaxes(title="probability", range=[0, 1.1 * max(values.max().item(), 1e-3)])
+    figure.update_yaxes(tickvals=positions, ticktext=labels, autorange="reversed")
+    return figure
+
+
+def _check_square(weights: Tensor, tokens: list[str], name: str) -> Tensor:
+    """Check that weights is (T, T) with one token label per row; return it as float on the CPU."""
+    if not isinstance(weights, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of shape (T, T), got {type(weights).__name__}")
+    if weights.dim() != 2 or weights.size(0) != weights.size(1):
+        hint = "; for a batch (B, H, T, T) pick one sequence and one head, e.g. weights[0, h]" if weights.dim() > 2 else ""
+        raise ValueError(f"{name} must be square with shape (T, T), got {tuple(weights.shape)}{hint}")
+    if len(tokens) != weights.size(0):
+        raise ValueError(
+            f"got {len(tokens)} token labels for {name} of shape {tuple(weights.shape)}; "
+            f"pass exactly one label per position (T = {weights.size(0)})"
+        )
+    return weights.detach().float().cpu()
+
+
+def _heatmap_trace(weights: Tensor, tokens: list[str], showscale: bool = True) -> go.Heatmap:
+    T = len(tokens)
+    # Future keys are masked, so their cells become NaN (drawn as gaps), not a weight of 0.
+    visible = torch.ones(T, T, dtype=torch.bool).tril()
+    z = weights.masked_fill(~visible, float("nan"))
+    # customdata[i][j] = (query label, key label), for the hover text of cell (i, j)
+    labels = [[[tokens[i], tokens[j]] for j in range(T)] for i in range(T)]
+    return go.Heatmap(
+        z=z.tolist(), x=list(range(T)), y=list(range(T)), customdata=labels,
+        zmin=0.0, zmax=1.0, colorscale=ATTENTION_COLOURSCALE, showscale=showscale,
+        colorbar=dict(title="weight"), hoverongaps=False,
+        hovertemplate="%{customdata[0]} -> %{customdata[1]}: %{z:.3f}<extra></extra>",
+    )
+
+
+def _token_ticks(tokens: list[str]) -> dict:
+    return dict(tickmode="array", tickvals=list(range(len(tokens))), ticktext=list(tokens))
+
+
+def _vocabulary_label(tokenizer: BPETokenizer, token_id: int) -> str:
+    try:
+        return token_label(tokenizer.token_bytes(token_id))
+    except ValueError:
+        # The model's vocabulary can be larger than the tokenizer's; such ids never occur in text.
+        return f"<unused id {token_id}>"

@@ -1,0 +1,20 @@
+"""Welcome page: what the course is, and where each page leads."""
+
+import streamlit as st
+
+
+def welcome_page() -> None:
+    """Render the Welcome page."""
+    st.title("LLM From Scratch")
+    st.write(
+        "In this course you build a small GPT piece by piece, from text to a trained AI poet "
+        "that writes verse on a laptop CPU. These pages let you look inside the finished model "
+        "while you build your own."
+    )
+    st.page_link("course/pages/tokens.py", label="Tokens: how text becomes ids, tokenizer by tokenizer", icon="🔤")
+    st.page_link("course/pages/attention.py", label="Attention: where each head of the poet looks", icon="🔍")
+    st.page_link("course/pages/write.py", label="Write a poem: sampling settings and next-token odds", icon="✒️")
+
+
+if __name__ == "__main__":
+    welcome_page()

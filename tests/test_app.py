@@ -1,0 +1,187 @@
+"""Tests for the Streamlit app through `AppTest`: real pages, the real demo poet, real tiktoken."""
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from course.models import POET_PATH_VARIABLE
+from reference.cli import DEMO_POET
+from reference.poet import load_poet
+from reference.tiktoken_offline import available_encodings, load_encoding
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+TOKENS_PAGE = "course/pages/tokens.py"
+ATTENTION_PAGE = "course/pages/attention.py"
+WRITE_PAGE = "course/pages/write.py"
+
+
+@pytest.fixture(autouse=True)
+def use_demo_poet(monkeypatch):
+    """Make every test see the shipped demo poet, whatever the environment points at."""
+    monkeypatch.delenv(POET_PATH_VARIABLE, raising=False)
+
+
+@pytest.fixture(scope="module")
+def demo_poet():
+    if not DEMO_POET.is_file():
+        pytest.skip(f"the demo poet {DEMO_POET} is absent; create it with `make demo-poet`")
+    return load_poet(DEMO_POET)
+
+
+def open_page(page: str) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=60).run()
+    app.switch_page(page).run()
+    assert not app.exception, [item.value for item in app.exception]
+    return app
+
+
+def plotly_specs(app: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+
+
+def table_row(app: AppTest, tokenizer: str) -> dict:
+    table = app.dataframe[0].value
+    rows = table[table["tokenizer"] == tokenizer]
+    assert len(rows) == 1, f"no single row for {tokenizer} in {list(table['tokenizer'])}"
+    return rows.iloc[0].to_dict()
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def test_welcome_sidebar_names_poet_loss(demo_poet):
+    app = AppTest.from_file(APP, default_timeout=60).run()
+    assert not app.exception
+    sidebar = " ".join(markdown.value for markdown in app.sidebar.markdown)
+    last = demo_poet.info["history"][-1]
+    assert f"{demo_poet.info['step']} training steps" in sidebar
+    assert f"{last['val_loss_per_char']:.3f} per character" in sidebar
+
+
+def test_tokens_page_counts_match_tiktoken():
+    app = open_page(TOKENS_PAGE)
+    text = "The owl, for all his feathers, was a-cold 🦉\n\tO <b>bold</b>"
+    app.text_area(key="tokens.text").input(text).run()
+    assert not app.exception
+
+    for name in ("cl100k_base", "o200k_base"):
+        expected = len(load_encoding(name).encode(text))
+        row = table_row(app, f"tiktoken {name}")
+        assert row["tokens"] == expected
+        assert row["characters per token"] == pytest.approx(len(text) / expected, abs=0.01)
+    assert table_row(app, "reference BPE (cl100k_base ranks)")["note"] == "matches tiktoken cl100k_base"
+
+    chips = " ".join(element.proto.body for element in app.html)
+    assert "<b>" not in chips
+    assert "&lt;" in chips
+
+
+def test_tokens_page_explains_missing_gpt2():
+    reason = available_encodings()["gpt2"]
+    if reason == "available":
+        pytest.skip("GPT-2's files are in tiktoken's cache here, so there is no missing encoding to explain")
+    app = open_page(TOKENS_PAGE)
+    messages = [info.value for info in app.info]
+    assert any(reason in message for message in messages), messages
+
+
+def test_tokens_page_marks_allowed_special_token():
+    app = open_page(TOKENS_PAGE)
+    text = "The end.<|endoftext|>"
+    app.text_area(key="tokens.text").input(text).run()
+    assert table_row(app, "tiktoken cl100k_base")["tokens"] == len(load_encoding("cl100k_base").encode_ordinary(text))
+    assert "chip special" not in " ".join(element.proto.body for element in app.html)
+
+    app.checkbox(key="tokens.allow_special").check().run()
+    expected = len(load_encoding("cl100k_base").encode(text, allowed_special="all"))
+    assert table_row(app, "tiktoken cl100k_base")["tokens"] == expected
+    assert "chip special" in " ".join(element.proto.body for element in app.html)
+
+
+def test_attention_chart_has_row_per_token(demo_poet):
+    app = open_page(ATTENTION_PAGE)
+    prompt = "The moon, the moon upon the water"
+    app.text_input(key="attention.text").input(prompt).run()
+    assert not app.exception
+
+    T = len(demo_poet.tokenizer.encode_ordinary(prompt))
+    heatmap, grid = plotly_specs(app)
+    assert len(heatmap["data"]) == 1
+    assert len(heatmap["data"][0]["z"]) == T
+    assert len(heatmap["layout"]["yaxis"]["tickvals"]) == T
+    assert len(grid["data"]) == demo_poet.model.config.n_head
+
+
+def test_attention_layer_choice_changes_chart(demo_poet):
+    if demo_poet.model.config.n_layer < 2:
+        pytest.skip("the demo poet has one layer, so there is no other layer to choose")
+    app = open_page(ATTENTION_PAGE)
+    first = plotly_specs(app)[0]
+    app.selectbox(key="attention.layer").select(2).run()
+    second = plotly_specs(app)[0]
+    assert "Layer 2" in second["layout"]["title"]["text"]
+    assert first["data"][0]["z"] != second["data"][0]["z"]
+
+
+def test_attention_empty_input_shows_message(demo_poet):
+    app = open_page(ATTENTION_PAGE)
+    app.text_input(key="attention.text").input("   ").run()
+    assert not app.exception
+    assert any("Type a line of verse" in info.value for info in app.info)
+    assert plotly_specs(app) == []
+
+
+def test_attention_long_input_is_cropped(demo_poet):
+    app = open_page(ATTENTION_PAGE)
+    context_length = demo_poet.model.config.context_length
+    line = "and the sea " * context_length
+    T = len(demo_poet.tokenizer.encode_ordinary(line))
+    assert T > context_length
+    app.text_input(key="attention.text").input(line).run()
+    assert not app.exception
+
+    warnings = " ".join(warning.value for warning in app.warning)
+    assert f"{T} tokens long" in warnings
+    assert f"showing the last {context_length} tokens" in warnings
+    heatmap, grid = plotly_specs(app)
+    assert len(heatmap["data"][0]["z"]) == context_length
+    assert len(grid["data"][0]["z"]) == 64
+    assert any("last 64" in info.value for info in app.info)
+
+
+def test_write_page_poem_starts_with_prompt(demo_poet):
+    app = open_page(WRITE_PAGE)
+    prompt = "Upon the hill"
+    app.text_area(key="write.prompt").input(prompt).run()
+    app.slider(key="write.tokens").set_value(30).run()
+    app.button(key="write.button").click().run()
+    assert not app.exception
+
+    poem = app.session_state["write.poem"]
+    assert poem.startswith(prompt)
+    # Same settings and seed through the reference poet give the same poem.
+    assert poem == demo_poet.write(prompt, 30, 0.8, 40, None, 0)
+    shown = " ".join(element.proto.body for element in app.html)
+    assert "Upon the hill" in shown
+
+    bars = plotly_specs(app)[0]
+    assert len(bars["data"][0]["x"]) == 20
+
+
+def test_write_page_greedy_bars_put_all_mass_on_one_token(demo_poet):
+    app = open_page(WRITE_PAGE)
+    app.slider(key="write.temperature").set_value(0.0).run()
+    assert not app.exception
+    probabilities = plotly_specs(app)[0]["data"][0]["x"]
+    assert probabilities[0] == pytest.approx(1.0)
+    assert sum(probabilities[1:]) == pytest.approx(0.0)
+
+
+def test_missing_poet_shows_make_command(monkeypatch, tmp_path):
+    monkeypatch.setenv(POET_PATH_VARIABLE, str(tmp_path / "absent.pt"))
+    for page in (ATTENTION_PAGE, WRITE_PAGE):
+        app = open_page(page)
+        assert any("make demo-poet" in warning.value for warning in app.warning), page
+        assert plotly_specs(app) == []

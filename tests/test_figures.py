@@ -1,0 +1,256 @@
+"""Tests for the app's figures and token chips, on a tiny seeded GPT and real tokenizers."""
+
+import math
+
+import pytest
+import torch
+
+from course.figures import attention_grid, attention_heatmap, next_token_bars
+from course.token_view import (
+    TokenPiece,
+    chips_html,
+    position_labels,
+    show_whitespace,
+    token_label,
+    token_pieces,
+)
+from reference.bpe import BPETokenizer
+from reference.config import preset
+from reference.model import GPT
+from reference.tiktoken_offline import load_encoding
+
+# Ids with repeats (5 occurs three times), so duplicate labels are exercised.
+IDS = [5, 9, 5, 7, 5, 3]
+TOKENS = ["a", "b", "a", "c", "a", "d"]
+
+
+@pytest.fixture(scope="module")
+def tiny_attention():
+    """Attention weights of a seeded tiny GPT: a list of n_layer tensors (1, H, T, T)."""
+    torch.manual_seed(0)
+    model = GPT(preset("tiny")).eval()
+    with torch.no_grad():
+        logits, attention = model.forward_with_attention(torch.tensor([IDS]))
+    return model, logits, attention
+
+
+@pytest.fixture(scope="module")
+def byte_tokenizer():
+    """A BPE tokenizer with no merges: every byte is its own token, so emoji split into bytes."""
+    return BPETokenizer({})
+
+
+def heatmap_z(figure) -> list[list[float]]:
+    return [list(row) for row in figure.data[0].z]
+
+
+# ---------------------------------------------------------------------------------------------
+# attention heatmap
+
+
+def test_heatmap_has_one_cell_per_query_key_pair(tiny_attention):
+    _, _, attention = tiny_attention
+    T = len(IDS)
+    figure = attention_heatmap(attention[0][0, 0], TOKENS)
+    z = heatmap_z(figure)
+    assert len(z) == T
+    assert all(len(row) == T for row in z)
+
+
+def test_heatmap_masks_future_as_nan(tiny_attention):
+    _, _, attention = tiny_attention
+    weights = attention[1][0, 1]  # (T, T)
+    z = heatmap_z(attention_heatmap(weights, TOKENS))
+    T = len(IDS)
+    for i in range(T):
+        for j in range(T):
+            if j > i:
+                assert math.isnan(z[i][j]), f"cell ({i}, {j}) above the diagonal should be NaN"
+                # The model itself gives those keys zero weight: the NaN stands for the mask.
+                assert weights[i, j].item() == 0.0
+            else:
+                assert z[i][j] == pytest.approx(weights[i, j].item())
+
+
+def test_heatmap_visible_rows_sum_to_one(tiny_attention):
+    _, _, attention = tiny_attention
+    z = heatmap_z(attention_heatmap(attention[0][0, 1], TOKENS))
+    for i, row in enumerate(z):
+        assert sum(value for value in row if not math.isnan(value)) == pytest.approx(1.0, abs=1e-5), i
+
+
+def test_heatmap_duplicate_tokens_get_distinct_ticks(tiny_attention):
+    _, _, attention = tiny_attention
+    figure = attention_heatmap(attention[0][0, 0], TOKENS)
+    for axis in (figure.layout.xaxis, figure.layout.yaxis):
+        assert list(axis.tickvals) == list(range(len(TOKENS)))
+        assert list(axis.ticktext) == TOKENS
+    assert list(figure.data[0].x) == list(range(len(TOKENS)))
+
+
+def test_heatmap_hover_names_query_and_key(tiny_attention):
+    _, _, attention = tiny_attention
+    tokens = ["q0", "q1", "q2", "q3", "q4", "q5"]
+    trace = attention_heatmap(attention[0][0, 0], tokens).data[0]
+    assert "->" in trace.hovertemplate
+    assert list(trace.customdata[4][2]) == ["q4", "q2"]
+
+
+def test_heatmap_rejects_batch(tiny_attention):
+    _, _, attention = tiny_attention
+    batch = attention[0].expand(2, -1, -1, -1)  # (2, H, T, T)
+    with pytest.raises(ValueError, match=r"\(T, T\)"):
+        attention_heatmap(batch, TOKENS)
+    with pytest.raises(ValueError, match="square"):
+        attention_heatmap(attention[0][0], TOKENS)  # (H, T, T)
+
+
+def test_heatmap_rejects_wrong_token_count(tiny_attention):
+    _, _, attention = tiny_attention
+    with pytest.raises(ValueError, match="one label per position"):
+        attention_heatmap(attention[0][0, 0], TOKENS[:-1])
+
+
+def test_heatmap_rejects_non_tensor():
+    with pytest.raises(TypeError, match="torch.Tensor"):
+        attention_heatmap([[1.0]], ["a"])
+
+
+# ---------------------------------------------------------------------------------------------
+# grid of heads
+
+
+def test_grid_has_one_panel_per_head(tiny_attention):
+    model, _, attention = tiny_attention
+    H = model.config.n_head
+    figure = attention_grid(attention[0][0], TOKENS)
+    assert len(figure.data) == H
+    assert [annotation.text for annotation in figure.layout.annotations] == [f"head {h + 1}" for h in range(H)]
+    # Each head sits on its own pair of axes, so no two panels overlap.
+    assert len({(trace.xaxis, trace.yaxis) for trace in figure.data}) == H
+    for h, trace in enumerate(figure.data):
+        expected = attention[0][0, h]
+        assert trace.z[-1][0] == pytest.approx(expected[-1, 0].item())
+        assert math.isnan(trace.z[0][-1])
+
+
+def test_grid_rejects_batch(tiny_attention):
+    _, _, attention = tiny_attention
+    with pytest.raises(ValueError, match=r"\(H, T, T\)"):
+        attention_grid(attention[0].expand(2, -1, -1, -1), TOKENS)
+
+
+# ---------------------------------------------------------------------------------------------
+# next-token bars
+
+
+def test_bars_show_most_likely_tokens_in_order(tiny_attention, byte_tokenizer):
+    _, logits, _ = tiny_attention
+    probs = torch.softmax(logits[0, -1], dim=-1)  # (V,)
+    figure = next_token_bars(probs, byte_tokenizer, top=20)
+    bar = figure.data[0]
+
+    # Independent ranking: Python's sorted over the plain list of probabilities.
+    ranked = sorted(enumerate(probs.tolist()), key=lambda item: item[1], reverse=True)[:20]
+    assert list(bar.x) == pytest.approx([probability for _, probability in ranked])
+    expected_labels = [token_label(bytes([token_id])) for token_id, _ in ranked]
+    assert list(figure.layout.yaxis.ticktext) == expected_labels
+    assert list(figure.layout.yaxis.tickvals) == list(range(20))
+
+
+def test_bars_reject_batched_probabilities(byte_tokenizer):
+    with pytest.raises(ValueError, match=r"\(V,\)"):
+        next_token_bars(torch.full((2, 256), 1 / 256), byte_tokenizer)
+
+
+def test_bars_reject_nonpositive_top(byte_tokenizer):
+    with pytest.raises(ValueError, match="top must be an integer >= 1, got 0"):
+        next_token_bars(torch.full((256,), 1 / 256), byte_tokenizer, top=0)
+
+
+def test_bars_label_ids_beyond_tokenizer(byte_tokenizer):
+    probs = torch.zeros(300)
+    probs[280] = 1.0  # the model's vocabulary (300) is larger than the tokenizer's (256)
+    figure = next_token_bars(probs, byte_tokenizer, top=1)
+    assert list(figure.layout.yaxis.ticktext) == ["<unused id 280>"]
+
+
+# ---------------------------------------------------------------------------------------------
+# token chips
+
+
+def test_docstring_examples():
+    assert show_whitespace(" a\tb\n") == "·a→b↵"
+    assert token_label(b" the") == "·the"
+    assert token_label(b"\xf0\x9f") == "<f0 9f>"
+    assert token_label(b"\x98\x80 ok") == "<98 80>·ok"
+    assert position_labels(["·the", "·cat", "·the"]) == ["·the#0", "·cat", "·the#2"]
+    assert token_pieces([1, 2], {1: b"Hi", 2: b"<|endoftext|>"}.__getitem__, {2}) == [
+        TokenPiece(1, "Hi"),
+        TokenPiece(2, "<|endoftext|>", special=True),
+    ]
+    assert "&lt;b&gt;" in chips_html([TokenPiece(7, "<b>")])
+
+
+def test_chips_escape_script_tags():
+    encoding = load_encoding("cl100k_base")
+    text = "<script>alert(1)</script>"
+    ids = encoding.encode_ordinary(text)
+    html = chips_html(token_pieces(ids, encoding.decode_single_token_bytes, set()))
+    assert "<script" not in html
+    assert "</script" not in html
+    assert "&lt;script" in html
+    assert html.count('class="chip"') == len(ids)
+
+
+def test_chips_show_visible_whitespace():
+    encoding = load_encoding("cl100k_base")
+    text = "a b\n\tc"
+    pieces = token_pieces(encoding.encode_ordinary(text), encoding.decode_single_token_bytes, set())
+    joined = "".join(piece.label for piece in pieces)
+    assert joined == "a·b↵→c"
+    html = chips_html(pieces)
+    for mark in "·↵→":
+        assert mark in html
+
+
+def test_chips_show_hex_for_split_emoji(byte_tokenizer):
+    emoji = "🌞"
+    ids = byte_tokenizer.encode_ordinary(emoji)
+    pieces = token_pieces(ids, byte_tokenizer.token_bytes, set())
+    expected = [f"<{byte:02x}>" for byte in emoji.encode("utf-8")]
+    assert [piece.label for piece in pieces] == expected
+    assert "&lt;f0&gt;" in chips_html(pieces)
+
+
+def test_chips_show_hex_for_emoji_split_by_tiktoken():
+    encoding = load_encoding("cl100k_base")
+    emoji = "🌞"
+    ids = encoding.encode_ordinary(emoji)
+    if len(ids) < 2:
+        pytest.skip(f"cl100k_base encodes {emoji!r} as one token, so there is no split to show")
+    pieces = token_pieces(ids, encoding.decode_single_token_bytes, set())
+    # The hex bytes of all chips, read back, give the emoji's UTF-8 bytes.
+    hex_bytes = "".join(piece.label.strip("<>") + " " for piece in pieces).split()
+    assert bytes.fromhex("".join(hex_bytes)) == emoji.encode("utf-8")
+
+
+def test_chips_mark_special_tokens():
+    encoding = load_encoding("cl100k_base")
+    text = "end<|endoftext|>"
+    ids = encoding.encode(text, allowed_special="all")
+    special_ids = {encoding.encode_single_token(token) for token in encoding.special_tokens_set}
+    pieces = token_pieces(ids, encoding.decode_single_token_bytes, special_ids)
+    assert [piece.special for piece in pieces] == [False, True]
+    assert pieces[1].label == "<|endoftext|>"
+    html = chips_html(pieces)
+    assert html.count('class="chip special"') == 1
+    assert "&lt;|endoftext|&gt;" in html
+
+
+def test_chips_neighbours_differ_in_colour():
+    pieces = [TokenPiece(i, str(i)) for i in range(20)]
+    html = chips_html(pieces)
+    colours = [part.split(";")[0] for part in html.split('style="background:')[1:]]
+    assert len(colours) == 20
+    assert all(left != right for left, right in zip(colours, colours[1:]))
