@@ -9,10 +9,10 @@ from course.models import find_poet, poet_path
 from reference.checkpoint import CheckpointError
 
 PAGES = [
-    st.Page("course/pages/welcome.py", title="Welcome", icon="👋", default=True),
-    st.Page("course/pages/tokens.py", title="Tokens", icon="🔤"),
-    st.Page("course/pages/attention.py", title="Attention", icon="🔍"),
-    st.Page("course/pages/write.py", title="Write a poem", icon="✒️"),
+    st.Page("course/pages/welcome.py", title="Welcome", icon=":material/home:", default=True),
+    st.Page("course/pages/tokens.py", title="Tokens", icon=":material/text_fields:"),
+    st.Page("course/pages/attention.py", title="Attention", icon=":material/grid_on:"),
+    st.Page("course/pages/write.py", title="Write a poem", icon=":material/edit_note:"),
 ]
 
 
@@ -37,7 +37,7 @@ def show_poet_summary() -> None:
 
 
 def main() -> None:
-    st.set_page_config(page_title="LLM From Scratch", page_icon="✒️", layout="wide")
+    st.set_page_config(page_title="LLM From Scratch", page_icon=":material/edit_note:", layout="wide")
     page = st.navigation(PAGES)
     show_poet_summary()
     page.run()

@@ -45,8 +45,8 @@ def attention_heatmap(weights: Tensor, tokens: list[str], title: str = "Attentio
         title=dict(text=f"{title}<br><sup>{MASKED_NOTE}</sup>", font=TITLE_FONT),
         font=FONT,
         plot_bgcolor=MASKED_COLOUR,
-        height=max(420, min(1000, 140 + 26 * T)),
-        margin=dict(l=20, r=20, t=90, b=20),
+        height=max(520, min(1000, 200 + 32 * T)),
+        margin=dict(l=20, r=20, t=100, b=20),
     )
     figure.update_xaxes(title="key token (attended to)", side="bottom", tickangle=-60, **_token_ticks(tokens))
     # Queries run top to bottom in reading order, as in the usual attention-map drawings.
@@ -71,7 +71,7 @@ def attention_grid(weights: Tensor, tokens: list[str], title: str = "All heads o
 
     figure = make_subplots(
         rows=rows, cols=columns, subplot_titles=[f"head {h + 1}" for h in range(H)],
-        horizontal_spacing=0.04, vertical_spacing=0.08,
+        horizontal_spacing=0.07, vertical_spacing=0.08,
     )
     for h in range(H):
         head = _check_square(weights[h], tokens, f"weights[{h}]")
@@ -82,10 +82,10 @@ def attention_grid(weights: Tensor, tokens: list[str], title: str = "All heads o
         title=dict(text=f"{title}<br><sup>{MASKED_NOTE}; rows are queries, columns keys</sup>", font=TITLE_FONT),
         font=FONT,
         plot_bgcolor=MASKED_COLOUR,
-        height=150 + 380 * rows,
-        margin=dict(l=20, r=20, t=110, b=20),
+        height=180 + 400 * rows,
+        margin=dict(l=20, r=20, t=120, b=20),
     )
-    # Tick labels for every token would overlap in small panels; hover still names each cell.
+    # Tick labels for every token would overlap in small panels, but hover still names each cell.
     show_labels = len(tokens) <= 24
     figure.update_xaxes(showticklabels=show_labels, tickangle=-60, tickfont=dict(size=12), **_token_ticks(tokens))
     figure.update_yaxes(showticklabels=show_labels, autorange="reversed", tickfont=dict(size=12), **_token_ticks(tokens))
@@ -119,10 +119,10 @@ def next_token_bars(probs: Tensor, tokenizer: BPETokenizer, top: int = 20) -> go
         title=dict(text=f"The {len(labels)} most likely next tokens", font=TITLE_FONT),
         font=FONT,
         height=max(360, 110 + 30 * len(labels)),
-        margin=dict(l=20, r=40, t=70, b=20),
+        margin=dict(l=20, r=40, t=80, b=20),
     )
-    figure.update_xaxes(title="probability", range=[0, 1.1 * max(values.max().item(), 1e-3)])
-    figure.update_yaxes(tickvals=positions, ticktext=labels, autorange="reversed")
+    figure.update_xaxes(title="probability", automargin=True, range=[0, 1.1 * max(values.max().item(), 1e-3)])
+    figure.update_yaxes(tickvals=positions, ticktext=labels, autorange="reversed", automargin=True)
     return figure
 
 
@@ -157,12 +157,16 @@ def _heatmap_trace(weights: Tensor, tokens: list[str], showscale: bool = True) -
 
 
 def _token_ticks(tokens: list[str]) -> dict:
-    return dict(tickmode="array", tickvals=list(range(len(tokens))), ticktext=list(tokens))
+    # Grid lines would cross the grey masked cells and look like data, so they are off.
+    return dict(
+        tickmode="array", tickvals=list(range(len(tokens))), ticktext=list(tokens),
+        automargin=True, showgrid=False, zeroline=False,
+    )
 
 
 def _vocabulary_label(tokenizer: BPETokenizer, token_id: int) -> str:
     try:
         return token_label(tokenizer.token_bytes(token_id))
     except ValueError:
-        # The model's vocabulary can be larger than the tokenizer's; such ids never occur in text.
+        # The model's vocabulary can be larger than the tokenizer's, and such ids never occur in text.
         return f"<unused id {token_id}>"

@@ -12,11 +12,14 @@ how many tokens sit on each line.
 from __future__ import annotations
 
 import html
+import unicodedata
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
 # Stand-ins for characters that would otherwise be invisible inside a chip.
 VISIBLE_WHITESPACE = {" ": "·", "\n": "↵", "\t": "→", "\r": "␍"}
+# Unicode general categories that draw nothing: control, format, and space and line separators.
+INVISIBLE_CATEGORIES = {"Cc", "Cf", "Zs", "Zl", "Zp"}
 
 # Pastel backgrounds that cycle through the chips, so two neighbours never share a colour.
 CHIP_PALETTE = ("#ffe08a", "#b8e0ff", "#c9f2c2", "#ffc9de", "#e1d4ff", "#ffd7b0")
@@ -39,14 +42,28 @@ class TokenPiece:
     special: bool = False
 
 
-def show_whitespace(text: str) -> str:
-    """Replace spaces, newlines, tabs and carriage returns by visible stand-ins.
+def show_invisible(text: str) -> str:
+    """Replace whitespace by visible stand-ins, and other invisible characters by their code point.
+
+    Spaces, newlines, tabs and carriage returns get arrows and dots. Other characters that draw
+    nothing on their own (control and format characters, other spaces, variation selectors such
+    as the U+FE0F after many emoji) show as "[U+XXXX]", so no chip is ever empty.
 
     Example:
-        >>> show_whitespace(" a\\tb\\n")
+        >>> show_invisible(" a\\tb\\n")
         '·a→b↵'
+        >>> show_invisible("\\ufe0f\\u00a0")
+        '[U+FE0F][U+00A0]'
     """
-    return "".join(VISIBLE_WHITESPACE.get(char, char) for char in text)
+    return "".join(_visible_character(char) for char in text)
+
+
+def _visible_character(char: str) -> str:
+    if char in VISIBLE_WHITESPACE:
+        return VISIBLE_WHITESPACE[char]
+    if unicodedata.category(char) in INVISIBLE_CATEGORIES or "\ufe00" <= char <= "\ufe0f":
+        return f"[U+{ord(char):04X}]"
+    return char
 
 
 def token_label(data: bytes) -> str:
@@ -66,11 +83,11 @@ def token_label(data: bytes) -> str:
     parts = []
     while data:
         try:
-            parts.append(show_whitespace(data.decode("utf-8")))
+            parts.append(show_invisible(data.decode("utf-8")))
             break
         except UnicodeDecodeError as error:
-            # error.start is where the first undecodable run begins; what precedes it is text.
-            parts.append(show_whitespace(data[: error.start].decode("utf-8")))
+            # The first undecodable run begins at error.start, so everything before it is text.
+            parts.append(show_invisible(data[: error.start].decode("utf-8")))
             stray, data = _split_stray_bytes(data[error.start :])
             parts.append("<" + stray.hex(" ") + ">")
     return "".join(parts)

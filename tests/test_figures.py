@@ -10,7 +10,7 @@ from course.token_view import (
     TokenPiece,
     chips_html,
     position_labels,
-    show_whitespace,
+    show_invisible,
     token_label,
     token_pieces,
 )
@@ -180,7 +180,8 @@ def test_bars_label_ids_beyond_tokenizer(byte_tokenizer):
 
 
 def test_docstring_examples():
-    assert show_whitespace(" a\tb\n") == "·a→b↵"
+    assert show_invisible(" a\tb\n") == "·a→b↵"
+    assert show_invisible("\ufe0f\u00a0") == "[U+FE0F][U+00A0]"
     assert token_label(b" the") == "·the"
     assert token_label(b"\xf0\x9f") == "<f0 9f>"
     assert token_label(b"\x98\x80 ok") == "<98 80>·ok"
@@ -212,6 +213,16 @@ def test_chips_show_visible_whitespace():
     html = chips_html(pieces)
     for mark in "·↵→":
         assert mark in html
+
+
+def test_chips_never_empty_for_invisible_characters():
+    encoding = load_encoding("cl100k_base")
+    text = "sun \u2600\ufe0f, zero\u200bwidth"
+    pieces = token_pieces(encoding.encode_ordinary(text), encoding.decode_single_token_bytes, set())
+    assert all(piece.label for piece in pieces)
+    joined = "".join(piece.label for piece in pieces)
+    assert "[U+FE0F]" in joined
+    assert "[U+200B]" in joined
 
 
 def test_chips_show_hex_for_split_emoji(byte_tokenizer):

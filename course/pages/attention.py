@@ -39,7 +39,7 @@ def attention_page() -> None:
     layer = layer_column.selectbox("Layer", range(1, poet.model.config.n_layer + 1), key="attention.layer")
     head = head_column.selectbox("Head", range(1, poet.model.config.n_head + 1), key="attention.head")
     weights = attention[layer - 1][0]  # (H, T, T)
-    st.plotly_chart(attention_heatmap(weights[head - 1], labels, title=f"Layer {layer}, head {head}"))
+    st.plotly_chart(attention_heatmap(weights[head - 1], labels, title=f"Layer {layer}, head {head}"), theme=None)
 
     if len(ids) > GRID_MAX_TOKENS:
         st.info(
@@ -47,7 +47,7 @@ def attention_page() -> None:
             f"readable; weights on earlier keys are left out of its rows."
         )
         weights, labels = weights[:, -GRID_MAX_TOKENS:, -GRID_MAX_TOKENS:], labels[-GRID_MAX_TOKENS:]
-    st.plotly_chart(attention_grid(weights, labels, title=f"All heads of layer {layer}"))
+    st.plotly_chart(attention_grid(weights, labels, title=f"All heads of layer {layer}"), theme=None)
 
 
 def crop_to_context(ids: list[int], context_length: int) -> list[int]:

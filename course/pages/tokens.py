@@ -39,7 +39,8 @@ def tokens_page() -> None:
     st.write(
         "A language model never sees letters: a tokenizer first cuts the text into tokens and "
         "replaces each by its id. Hover a chip for its id. `·` is a space, `↵` a line break, "
-        "`→` a tab, and `<e2 80>` are the bytes of a character that the tokenizer split."
+        "`→` a tab, `<e2 80>` are the bytes of a character that the tokenizer split, and "
+        "`[U+FE0F]` is an invisible character, shown by its code point."
     )
 
     text = st.text_area("Text", value=DEFAULT_TEXT, max_chars=MAX_CHARS, key="tokens.text", height=110)

@@ -11,9 +11,9 @@ def welcome_page() -> None:
         "that writes verse on a laptop CPU. These pages let you look inside the finished model "
         "while you build your own."
     )
-    st.page_link("course/pages/tokens.py", label="Tokens: how text becomes ids, tokenizer by tokenizer", icon="🔤")
-    st.page_link("course/pages/attention.py", label="Attention: where each head of the poet looks", icon="🔍")
-    st.page_link("course/pages/write.py", label="Write a poem: sampling settings and next-token odds", icon="✒️")
+    st.page_link("course/pages/tokens.py", label="Tokens: how text becomes ids, tokenizer by tokenizer", icon=":material/text_fields:")
+    st.page_link("course/pages/attention.py", label="Attention: where each head of the poet looks", icon=":material/grid_on:")
+    st.page_link("course/pages/write.py", label="Write a poem: sampling settings and next-token odds", icon=":material/edit_note:")
 
 
 if __name__ == "__main__":

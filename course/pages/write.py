@@ -51,7 +51,7 @@ def write_page() -> None:
 
     st.subheader("What the poet would write next")
     st.caption("The next-token probabilities after the prompt, under the current settings.")
-    st.plotly_chart(next_token_bars(prompt_probabilities(poet, prompt, settings), poet.tokenizer))
+    st.plotly_chart(next_token_bars(prompt_probabilities(poet, prompt, settings), poet.tokenizer), theme=None)
 
 
 def sampling_controls(vocab_size: int) -> SamplingSettings:
