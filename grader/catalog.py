@@ -126,14 +126,25 @@ def _bpe_train_inputs(g, size):
     return [_text(g, size) * 2, 256 + {"small": 8, "edge": 3, "large": 20}[size]], {}
 
 
+# Here the most frequent pair ("bc") is not the earliest-learned one ("ab"), so encoding by
+# frequency instead of by merge order gives different ids. "c " spans two chunks, so only
+# encoding that ignores the chunks merges it.
+HANDMADE_MERGES = {(97, 98): 256, (98, 99): 257, (256, 99): 258, (99, 32): 259}
+
+
 def _bpe_encode_inputs(g, size):
+    if size == "small":
+        picks = torch.randint(4, (30,), generator=g).tolist()
+        return ["".join("abc "[i] for i in picks) + " bcbcabc", HANDMADE_MERGES], {}
     return [_text(g, size), _merges(g, size)], {}
 
 
 def _bpe_decode_inputs(g, size):
     merges = _merges(g, size)
     ids = F.bpe_encode(_text(g, size), merges)
-    return [ids + ([0xE2] if size == "small" else []), merges], {}
+    # Single bytes of multi-byte characters: only decoding all bytes together restores them.
+    extra = list("é🙂".encode("utf-8")) + [0xE2] if size == "small" else []
+    return [ids + extra, merges], {}
 
 
 def _embed_inputs(g, size):

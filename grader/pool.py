@@ -93,11 +93,12 @@ class WorkerPool:
         while pending:
             worker = self._take()
             finished = self._serve(worker, files, pending, results)
-            timed_out_groups = {c["group"] for c in finished if results[c["id"]]["status"] == "timeout"}
+            timed_out_groups = {c["group"] for c in finished if results[c["id"]]["status"] in ("timeout", "crashed", "exited")}
             pending = [c for c in pending if c["id"] not in results]
-            # A call that hung will most likely hang again; the other exercises still get their turn.
+            # A call that hung or killed its process will most likely do so again, and each retry
+            # costs a fresh worker; the other exercises still get their turn.
             for call in [c for c in pending if c["group"] in timed_out_groups]:
-                results[call["id"]] = {"status": "skipped", "message": "not run, because an earlier call of this exercise timed out"}
+                results[call["id"]] = {"status": "skipped", "message": "not run, because an earlier call of this exercise timed out or crashed"}
             pending = [c for c in pending if c["id"] not in results]
         return [results[call["id"]] for call in calls]
 

@@ -1,0 +1,1 @@
+"""The course exercises: one stub per reference piece, grouped by lesson."""

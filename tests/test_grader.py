@@ -1,0 +1,251 @@
+"""The grader: full marks for the reference, zero for stubs, hints for known mistakes, and
+containment of hostile student code with and without the sandbox."""
+
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+
+from grader.catalog import EXERCISES
+from grader.checks import compare
+from grader.codec import CodecError, decode, encode
+from grader.grading import grade, read_workspace, solution_files
+from grader.pool import Limits, WorkerPool
+from grader.sandbox import bwrap_status
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+IDS = [exercise.id for exercise in EXERCISES]
+SANDBOX_USABLE, SANDBOX_REASON = bwrap_status()
+
+
+@pytest.fixture(scope="session")
+def pool():
+    with WorkerPool(size=2, limits=Limits(timeout_s=5.0)) as shared:
+        yield shared
+
+
+@pytest.fixture(scope="session")
+def reference_results(pool):
+    return {result.id: result for result in grade(IDS, solution_files(), pool)}
+
+
+@pytest.fixture(scope="session")
+def mistake_results(pool):
+    """Grade every exercise's i-th mistake in one round per i; maps (id, i) to the result."""
+    graded = {}
+    for index in range(max(len(e.mistakes) for e in EXERCISES)):
+        overrides = {e.id: e.mistakes[index].function.__name__ for e in EXERCISES if len(e.mistakes) > index}
+        for result in grade(list(overrides), solution_files(overrides), pool):
+            graded[result.id, index] = result
+    return graded
+
+
+def test_codec_docstring_example():
+    assert decode(encode({(1, 2): 3, "x": (1.5, None)})) == {(1, 2): 3, "x": (1.5, None)}
+
+
+def test_codec_roundtrips_tensors():
+    for tensor in (torch.randn(2, 3), torch.zeros(0, 4), torch.arange(5), torch.tensor([True]), torch.randn(3).bfloat16()):
+        decoded = decode(encode(tensor))
+        assert decoded.dtype == tensor.dtype
+        assert torch.equal(decoded, tensor)
+
+
+@pytest.mark.parametrize("message", [
+    '{"__tensor__": {"dtype": "object", "shape": [1], "data": ""}}',
+    '{"__tensor__": {"dtype": "float32", "shape": [2], "data": "AAAA"}}',
+    '{"__pickle__": "gASV"}',
+    "not json",
+])
+def test_codec_rejects_invalid_messages(message):
+    with pytest.raises(CodecError):
+        decode(message)
+
+
+def test_compare_docstring_example():
+    assert compare([1, 2, 3], [1, 5, 3], 0, 0).message == "output differs first at index 1: expected 2, got 5"
+
+
+def test_compare_names_tensor_difference():
+    expected = torch.zeros(2, 3)
+    actual = expected.clone()
+    actual[1, 2] = 0.5
+    mismatch = compare(expected, actual, 1e-5, 1e-4)
+    assert mismatch.kind == "values"
+    assert "max abs error 0.5" in mismatch.message
+    assert "(1, 2)" in mismatch.message
+
+
+@pytest.mark.parametrize("exercise_id", IDS)
+def test_reference_scores_full_marks(reference_results, exercise_id):
+    result = reference_results[exercise_id]
+    failures = [(c.name, c.message) for c in result.checks if c.earned < c.points]
+    assert failures == []
+    assert result.passed
+
+
+def test_stubs_score_zero_not_implemented(pool):
+    files = {f"exercises/{name}": source for name, source in read_workspace(REPOSITORY / "exercises").items()}
+    for result in grade(IDS, files, pool):
+        assert result.earned == 0, result.id
+        assert all("not implemented yet" in check.message for check in result.checks), result.id
+
+
+@pytest.mark.parametrize("exercise_id,index", [(e.id, i) for e in EXERCISES for i in range(len(e.mistakes))])
+def test_mistake_fails_with_its_hint(mistake_results, exercise_id, index):
+    result = mistake_results[exercise_id, index]
+    hint = next(e for e in EXERCISES if e.id == exercise_id).mistakes[index].hint
+    assert not result.passed
+    assert hint in result.hints
+
+
+def test_syntax_error_names_line(pool):
+    files = {"exercises/lesson06_block.py": "def gelu(x):\n    return x +\n"}
+    result, = grade(["gelu"], files, pool)
+    assert "syntax error at exercises/lesson06_block.py line 2" in result.checks[0].message
+
+
+def test_exception_names_line_and_message(pool):
+    files = {"exercises/lesson06_block.py": "def gelu(x):\n    y = 1\n    return x[99, 99, 99]\n"}
+    result, = grade(["gelu"], files, pool)
+    message = result.checks[0].message
+    assert "exercises/lesson06_block.py line 3" in message
+    assert "IndexError" in message
+
+
+def test_wrong_shape_reported(pool):
+    files = {"exercises/lesson06_block.py": "def gelu(x):\n    return x.sum(-1)\n"}
+    result, = grade(["gelu"], files, pool)
+    assert "has shape (2, 5), expected (2, 5, 8)" in result.checks[0].message
+
+
+def test_nan_reported(pool):
+    files = {"exercises/lesson06_block.py": "def gelu(x):\n    return x * float('nan')\n"}
+    result, = grade(["gelu"], files, pool)
+    assert "contains nan" in result.checks[1].message
+
+
+def test_hidden_check_shows_no_details(pool):
+    files = {"exercises/lesson06_block.py": "def gelu(x):\n    return x * 0.5\n"}
+    result, = grade(["gelu"], files, pool)
+    hidden = [check for check in result.checks if check.hidden]
+    assert hidden and hidden[0].earned == 0
+    assert hidden[0].message == "failed (this check's inputs and details are hidden)"
+    assert hidden[0].hints == []
+
+
+# ------------------------------------------------------------------------------------------
+# hostile student code, one behaviour per exercise of lessons 1 to 4
+
+HOSTILE = '''
+import os, sys, socket, subprocess, ctypes, torch
+
+def utf8_bytes(text):
+    while True:
+        pass
+
+def char_encode(text, vocab):
+    blocks = []
+    while True:
+        blocks.append(torch.empty(10**8))
+
+def get_pair_counts(ids, counts=None):
+    while True:
+        print("spam" * 1000)
+
+def merge(ids, pair, new_id):
+    sys.exit(3)
+
+def bpe_train(text, vocab_size, pattern=None):
+    os._exit(7)
+
+def bpe_encode(text, merges, pattern=None):
+    ctypes.string_at(0)
+
+def bpe_decode(ids, merges):
+    return subprocess.run(["true"]).returncode
+
+def embed(idx, token_weight, position_weight):
+    return open(REFERENCE).read()
+
+def softmax(x, dim=-1):
+    connection = socket.create_connection(("127.0.0.1", PORT), timeout=1)
+    connection.sendall(b"leak")
+    return x
+'''
+
+EXPECTED = {
+    "utf8_bytes": "timed out",
+    "char_encode": "ran out of memory",
+    "get_pair_counts": "printed too much output",
+    "merge": "sys.exit(3)",
+    "bpe_train": "exited with status 7",
+    "bpe_encode": "SIGSEGV",
+    "bpe_decode": "tried to start a process",
+    "embed": "exception",
+    "softmax": "network",
+}
+
+
+@pytest.fixture(scope="module")
+def listener():
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+
+    def accept():
+        try:
+            while True:
+                accepted.append(server.accept())
+        except OSError:
+            pass
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield server.getsockname()[1], accepted
+    server.close()
+
+
+def _grade_hostile(pool, port):
+    source = HOSTILE.replace("REFERENCE", repr(str(REPOSITORY / "reference" / "attention.py"))).replace("PORT", str(port))
+    files = {"exercises/hostile.py": source}
+    for lesson in ("lesson01_text", "lesson02_bpe", "lesson03_embeddings", "lesson04_attention"):
+        files[f"exercises/{lesson}.py"] = "from exercises.hostile import *  # noqa: F403\n"
+    return {result.id: result for result in grade(list(EXPECTED), files, pool)}
+
+
+def _assert_contained(results, accepted):
+    for exercise_id, phrase in EXPECTED.items():
+        first = results[exercise_id].checks[0]
+        assert first.earned == 0, exercise_id
+        assert phrase in first.message, (exercise_id, first.message)
+    reference_source = (REPOSITORY / "reference" / "attention.py").read_text()
+    assert all(reference_source[:200] not in check.message for r in results.values() for check in r.checks)
+    assert accepted == []
+
+
+def test_hostile_code_contained_in_sandbox(listener):
+    if not SANDBOX_USABLE:
+        pytest.skip(f"bwrap cannot run here: {SANDBOX_REASON}")
+    port, accepted = listener
+    with WorkerPool(size=2, sandbox=True, limits=Limits(timeout_s=2.0)) as sandboxed:
+        results = _grade_hostile(sandboxed, port)
+    _assert_contained(results, accepted)
+    assert "No such file" in results["embed"].checks[0].message
+    assert all(r.sandbox == "sandboxed with bwrap" for r in results.values())
+
+
+def test_hostile_code_contained_without_sandbox(listener):
+    port, accepted = listener
+    with WorkerPool(size=2, sandbox=False, limits=Limits(timeout_s=2.0)) as plain:
+        results = _grade_hostile(plain, port)
+    _assert_contained(results, accepted)
+    assert "is not allowed" in results["embed"].checks[0].message
+    assert all(r.sandbox.startswith("running without the sandbox") for r in results.values())
+
+
+def test_pool_serves_after_hostile_code(pool):
+    files = {"exercises/lesson06_block.py": "import os\ndef gelu(x):\n    os._exit(1)\n"}
+    grade(["gelu"], files, pool)
+    result, = grade(["gelu"], solution_files(), pool)
+    assert result.passed
