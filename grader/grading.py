@@ -171,7 +171,8 @@ def judge_check(exercise: Exercise, check: Check, outcomes: list[dict]) -> Check
     for outcome in outcomes:
         if outcome["status"] != "ok":
             result.cause = outcome["status"]
-            result.message = _describe_failure(outcome)
+            events = [EVENTS.get(e, e) for e in outcome.get("events", [])]
+            result.message = "; ".join(events + [_describe_failure(outcome)])
             return _hide(result)
     events = sorted({event for outcome in outcomes for event in outcome.get("events", [])})
     if events:

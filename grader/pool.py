@@ -186,6 +186,12 @@ class WorkerPool:
 
     def _receive(self, worker: _Worker, call: dict) -> dict:
         line = self._read_line(worker, call["timeout"])
+        if line is None:
+            # bwrap may outlive its dead child for a moment; give it that moment before calling this a hang.
+            try:
+                worker.process.wait(timeout=1.0)
+            except subprocess.TimeoutExpired:
+                pass
         if line is None and worker.process.poll() is None:
             os.killpg(worker.process.pid, signal.SIGKILL)
             return {"status": "timeout", "message": f"no result within {call['timeout']} s (an endless loop?)",
