@@ -1,6 +1,6 @@
 """Measure the grader: one check cold (new pool) and warm (the pool), and all exercises.
 
-Run: python -m benchmarks.grader_speed. Grades the reference laid out as a student's work. Grades the reference laid out as a student's work.
+Run: python -m benchmarks.grader_speed. It grades the reference, laid out as a student's work.
 NOTE: the nbgrader comparison that the course plans is not written yet; this prints only the
 grader's own times.
 """
