@@ -1,9 +1,9 @@
 """The position-wise feed-forward network: widen, apply GELU, narrow back."""
 
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from reference.config import GPTConfig
-from reference.gelu import gelu
 
 
 class FeedForward(nn.Module):
@@ -18,5 +18,7 @@ class FeedForward(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """Map x (B, T, C) to (B, T, C) through a hidden layer of width ffn_multiplier * C."""
-        hidden = gelu(self.fc(x))  # (B, T, 4C)
+        # F.gelu is `reference.gelu.gelu` (exact, erf-based) in one fused kernel: the same values,
+        # several times faster on a CPU than the four separate element-wise steps.
+        hidden = F.gelu(self.fc(x))  # (B, T, 4C)
         return self.dropout(self.proj(hidden))  # (B, T, C)

@@ -10,7 +10,7 @@ from reference.attention import causal_mask, scaled_dot_product_attention, softm
 from reference.block import TransformerBlock
 from reference.config import GPTConfig, preset
 from reference.gelu import gelu, gelu_tanh
-from reference.layernorm import LayerNorm
+from reference.layernorm import LayerNorm, layer_norm
 from reference.model import GPT, count_parameters
 from reference.multihead import MultiHeadAttention, merge_heads, split_heads
 
@@ -126,6 +126,20 @@ def test_layernorm_matches_nn_layernorm(bias, generator):
     torch.testing.assert_close(ours(x), theirs(x), atol=ATOL, rtol=1e-5)
 
 
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_readable_layer_norm_matches_torch(with_bias, generator):
+    x = torch.randn(3, 4, 10, generator=generator) * 5 - 2
+    weight = torch.randn(10, generator=generator)
+    bias = torch.randn(10, generator=generator) if with_bias else None
+    expected = F.layer_norm(x, (10,), weight, bias, eps=1e-5)
+    torch.testing.assert_close(layer_norm(x, weight, bias), expected, atol=ATOL, rtol=1e-5)
+
+
+def test_readable_layer_norm_gradients_pass_gradcheck(generator):
+    x, weight, bias = (torch.randn(*shape, dtype=torch.float64, generator=generator, requires_grad=True) for shape in ((2, 5), (5,), (5,)))
+    assert torch.autograd.gradcheck(layer_norm, (x, weight, bias))
+
+
 def test_layernorm_constant_input_is_finite():
     output = LayerNorm(8)(torch.full((1, 8), 3.0))
     assert torch.isfinite(output).all()
@@ -142,6 +156,13 @@ def test_gelu_matches_torch(generator):
     x = torch.linspace(-6, 6, 101)
     torch.testing.assert_close(gelu(x), F.gelu(x), atol=1e-6, rtol=1e-6)
     torch.testing.assert_close(gelu_tanh(x), F.gelu(x, approximate="tanh"), atol=1e-6, rtol=1e-6)
+
+
+def test_gelu_gradient_matches_torch():
+    x = torch.linspace(-4, 4, 33, requires_grad=True)
+    (ours,) = torch.autograd.grad(gelu(x).sum(), x)
+    (theirs,) = torch.autograd.grad(F.gelu(x).sum(), x)
+    torch.testing.assert_close(ours, theirs, atol=1e-6, rtol=1e-6)
 
 
 def test_gelu_tanh_differs_from_exact():
