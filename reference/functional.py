@@ -15,6 +15,7 @@ from torch import Tensor, nn
 from reference.attention import causal_mask, scaled_dot_product_attention
 from reference.bpe import GPT2_SPLIT_PATTERN, BPETokenizer
 from reference.gelu import gelu
+from reference.layernorm import layer_norm
 from reference.loss import cross_entropy
 from reference.multihead import merge_heads, split_heads
 from reference.optim import clip_gradient_norm
@@ -64,13 +65,6 @@ def multi_head_attention(
 
     y, _ = scaled_dot_product_attention(q, k, v, mask=causal_mask(x.size(1), x.device))
     return nn.functional.linear(merge_heads(y), proj_weight, proj_bias)  # (B, T, C)
-
-
-def layer_norm(x: Tensor, weight: Tensor, bias: Tensor, eps: float = 1e-5) -> Tensor:
-    """Normalize x (..., C) over its last dimension, then scale and shift, as `LayerNorm` does."""
-    mean = x.mean(dim=-1, keepdim=True)
-    variance = x.var(dim=-1, keepdim=True, unbiased=False)
-    return (x - mean) * torch.rsqrt(variance + eps) * weight + bias
 
 
 def feed_forward(x: Tensor, fc_weight: Tensor, fc_bias: Tensor, proj_weight: Tensor, proj_bias: Tensor) -> Tensor:

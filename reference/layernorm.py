@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 
-def layer_norm(x: Tensor, weight: Tensor, bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+def layer_norm(x: Tensor, weight: Tensor, bias: Tensor, eps: float = 1e-5) -> Tensor:
     """Normalize x (..., C) over its last dimension, then scale by weight and shift by bias.
 
     >>> layer_norm(torch.tensor([1.0, 2.0, 3.0]), torch.ones(3), torch.zeros(3))
@@ -17,7 +17,7 @@ def layer_norm(x: Tensor, weight: Tensor, bias: Tensor | None = None, eps: float
     variance = x.var(dim=-1, keepdim=True, unbiased=False)
     # eps keeps the division finite for a vector whose channels are all equal (variance 0).
     normalized = (x - mean) * torch.rsqrt(variance + eps)
-    return normalized * weight if bias is None else normalized * weight + bias
+    return normalized * weight + bias
 
 
 class LayerNorm(nn.Module):
