@@ -27,12 +27,12 @@ logger = logging.getLogger(__name__)
 class TrainConfig:
     """How to train: every setting with its unit. Model shapes live in GPTConfig."""
 
-    batch_size: int = 32  # sequences per step (per process under torchrun)
+    batch_size: int = 16  # sequences per step (per process under torchrun)
     max_steps: int = 5000  # optimizer steps; training stops at max_steps or max_minutes, first
     max_minutes: float | None = None  # wall-clock budget in minutes; None means steps only
     max_lr: float = 2e-3  # peak learning rate, reached at the end of warm-up
     min_lr: float = 2e-4  # floor of the cosine decay, a tenth of the peak as in GPT-3
-    warmup: float = 0.05  # fraction of the run spent warming up
+    warmup: float = 0.1  # fraction of the run spent warming up
     weight_decay: float = 0.1  # AdamW decoupled weight decay, on matrices only
     grad_clip: float = 1.0  # maximum global gradient norm; 0 turns clipping off
     eval_interval: int = 100  # steps between validation passes (and checkpoints)
