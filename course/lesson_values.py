@@ -289,6 +289,10 @@ def poet_embedding_share_percent() -> str:
     return f"{100 * embeddings / poet_parameters():.0f}"
 
 
+def gpt2_small_token_embedding_share_percent() -> str:
+    return f"{100 * gpt2_small_untied_extra() / gpt2_small_parameters():.0f}"
+
+
 def gpt2_small_to_poet_ratio() -> str:
     return f"{gpt2_small_parameters() / poet_parameters():.0f}"
 
@@ -383,7 +387,7 @@ VALUES: dict[str, Callable[[], object]] = {
         layer_norm_example, biased_variance_example, unbiased_variance_example, gelu_example,
         gelu_minimum, gelu_tanh_max_difference, poet_feed_forward_parameters,
         gpt2_small_parameters, gpt2_small_untied_extra, poet_parameters, tiny_parameters,
-        poet_embedding_share_percent, gpt2_small_to_poet_ratio,
+        poet_embedding_share_percent, gpt2_small_token_embedding_share_percent, gpt2_small_to_poet_ratio,
         next_token_pair_example, uniform_loss_poet, confident_loss_example, wrong_confident_loss_example,
         lr_at_warmup_middle, lr_at_peak, lr_at_decay_middle, lr_at_end,
         sampling_temperature_one, sampling_temperature_half, sampling_temperature_two, sampling_greedy,
