@@ -1,0 +1,395 @@
+"""The poet studio's background trainings: each student's assembled poet trains in a sandbox.
+
+The app never imports student code. `StudioManager.start` writes a job folder (the student's
+files, the settings, the encoded corpus) and starts `python -m course.studio` in it, inside
+bubblewrap where it works (no network, a read-only file system, the repository hidden except
+`grader/`, `reference/` and `course/`, so the gradebook and other students' work stay out of
+reach). The sandboxed process trains with the assembled functions and writes one JSON line per
+step (step, loss, tokens per second) to a private pipe; a thread in the app reads them into a
+`TrainingRun`. Student prints go to `output.txt` in the job folder, not to that pipe.
+
+A student has at most one training at a time, and a semaphore caps the trainings of the whole
+server. Stopping creates the file `stop` in the job folder; the process saves its weights and
+exits, or is killed after a grace period.
+
+Deliberately left out: the audit hook that blocks process creation in the grader's workers.
+Here bubblewrap's namespaces and the killed process group contain child processes instead.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from course.assembly import PoetFactory, generate_ids, next_token_batch
+from grader.sandbox import REPOSITORY, bwrap_status, worker_environment
+from reference.config import GPTConfig
+from reference.optim import make_optimizer
+
+logger = logging.getLogger(__name__)
+
+WEIGHTS_FILE = "weights.pt"
+STOP_FILE = "stop"
+# The first reply needs torch imported, which takes several seconds on a busy 2-core machine.
+STARTUP_TIMEOUT_S = 60.0
+STOP_GRACE_S = 10.0
+
+
+@dataclass(frozen=True)
+class StudioSettings:
+    """One training of a student's poet: model shape, steps and the sandbox's limits."""
+
+    steps: int = 300  # optimizer steps; about a minute for the default shape on two CPU threads
+    batch_size: int = 16  # sequences per step
+    context_length: int = 64  # tokens per window; shorter than the demo poet's 128 to train faster
+    n_layer: int = 2
+    n_head: int = 4
+    d_model: int = 96
+    max_lr: float = 2e-3  # peak learning rate, as the reference trainer's default
+    min_lr: float = 2e-4  # a tenth of the peak
+    warmup: float = 0.1  # fraction of the steps spent warming up
+    grad_clip: float = 1.0
+    eval_interval: int = 50  # steps between validation losses
+    seed: int = 1337
+    threads: int = 2  # PyTorch threads per training, so that several fit on one server
+    memory_mb: int = 3072  # address space for the training process, on top of what torch maps
+    time_limit_s: float = 900.0  # wall clock for the whole training, after which it is killed
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "context_length", "n_layer", "n_head", "d_model",
+                     "eval_interval", "threads", "memory_mb"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not 0 < self.min_lr <= self.max_lr:
+            raise ValueError(f"need 0 < min_lr <= max_lr, got min_lr={self.min_lr}, max_lr={self.max_lr}")
+        if self.time_limit_s <= 0:
+            raise ValueError(f"time_limit_s must be > 0 seconds, got {self.time_limit_s}")
+
+    def model_config(self, vocab_size: int) -> GPTConfig:
+        """Return the GPT shape for a tokenizer of `vocab_size` tokens (raises on a bad width/heads pair)."""
+        return GPTConfig(vocab_size=vocab_size, context_length=self.context_length, n_layer=self.n_layer,
+                         n_head=self.n_head, d_model=self.d_model)
+
+
+def job_data(tokenizer, train_tokens: torch.Tensor, val_tokens: torch.Tensor) -> dict:
+    """Pack a reference `BPETokenizer` and the encoded corpus as a training job's data."""
+    merges = [[left, right, new] for (left, right), new in tokenizer.merges.items()]
+    return {"tokenizer": {"vocab_size": tokenizer.vocab_size, "merges": merges, "pattern": tokenizer.pattern},
+            "train_tokens": train_tokens, "val_tokens": val_tokens}
+
+
+class StudioBusy(RuntimeError):
+    """A training cannot start now: this student's is running, or the server is at its limit."""
+
+
+@dataclass
+class TrainingRun:
+    """One training as the app sees it: its status, the step records and the job folder."""
+
+    student_id: str
+    folder: Path
+    settings: StudioSettings
+    pieces: dict[str, str]
+    status: str = "starting"  # starting, training, finished, stopped, failed
+    message: str = ""
+    records: list[dict] = field(default_factory=list)
+    evaluations: list[dict] = field(default_factory=list)
+    started: float = field(default_factory=time.time)
+    process: subprocess.Popen | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.status in ("starting", "training")
+
+    @property
+    def weights_path(self) -> Path:
+        return self.folder / WEIGHTS_FILE
+
+    def stop(self) -> None:
+        """Ask the training to save its weights and end; it is killed if it does not within STOP_GRACE_S."""
+        if self.running:
+            (self.folder / STOP_FILE).touch()
+
+    def progress(self) -> float:
+        """Return the fraction of steps done, from 0 to 1."""
+        return self.records[-1]["step"] / self.settings.steps if self.records else 0.0
+
+
+class StudioManager:
+    """Starts and tracks trainings: one per student, at most `max_concurrent` on the server."""
+
+    def __init__(self, max_concurrent: int = 2, sandbox: bool | None = None, hidden_paths: tuple[Path, ...] = ()):
+        if max_concurrent < 1:
+            raise ValueError(f"max_concurrent must be >= 1, got {max_concurrent}")
+        usable, reason = bwrap_status()
+        if sandbox and not usable:
+            raise RuntimeError(f"the sandbox was required but {reason}; install bubblewrap or pass sandbox=False")
+        self.sandboxed = usable if sandbox is None else sandbox
+        self.sandbox_note = "sandboxed with bwrap" if self.sandboxed else f"running without the sandbox ({reason})"
+        self.hidden_paths = tuple(Path(path).resolve() for path in hidden_paths)
+        self.max_concurrent = max_concurrent
+        self._slots = threading.BoundedSemaphore(max_concurrent)
+        self._lock = threading.Lock()
+        self._runs: dict[str, TrainingRun] = {}
+        self._scratch = Path(tempfile.mkdtemp(prefix="poet-studio-"))
+
+    def run_of(self, student_id: str) -> TrainingRun | None:
+        """Return the student's latest training, running or not."""
+        with self._lock:
+            return self._runs.get(student_id)
+
+    def start(self, student_id: str, factory: PoetFactory, pieces: dict[str, str], settings: StudioSettings,
+              data: dict) -> TrainingRun:
+        """Start a training of the student's assembled poet on `data` (tokenizer, train and val tokens)."""
+        with self._lock:
+            current = self._runs.get(student_id)
+            if current is not None and current.running:
+                raise StudioBusy("your poet is already training; stop it or wait until it finishes")
+            if not self._slots.acquire(blocking=False):
+                raise StudioBusy(f"the server already trains {self.max_concurrent} poets, its limit; "
+                                 f"try again in a minute")
+            folder = Path(tempfile.mkdtemp(dir=self._scratch, prefix="run-"))
+            run = TrainingRun(student_id, folder, settings, pieces)
+            self._runs[student_id] = run
+
+        try:
+            _write_job(folder, "train", factory, settings, data)
+            run.process = self._launch(folder, settings)
+        except Exception:
+            self._slots.release()
+            run.status = "failed"
+            raise
+        logger.info("started training for student %s in %s", student_id, folder)
+        threading.Thread(target=self._follow, args=(run,), daemon=True, name=f"studio-{student_id}").start()
+        return run
+
+    def write(self, run: TrainingRun, factory: PoetFactory, data: dict, prompt: str, max_new_tokens: int,
+              temperature: float, top_k: int | None, top_p: float | None, seed: int, timeout_s: float = 120.0) -> str:
+        """Write a poem with a finished run's weights, in a fresh sandboxed process; return the text."""
+        if not run.weights_path.is_file():
+            raise FileNotFoundError("this training saved no weights yet; train the poet first")
+        folder = Path(tempfile.mkdtemp(dir=self._scratch, prefix="write-"))
+        shutil.copy(run.weights_path, folder / WEIGHTS_FILE)
+        request = {"prompt": prompt, "max_new_tokens": max_new_tokens, "temperature": temperature,
+                   "top_k": top_k, "top_p": top_p, "seed": seed}
+        _write_job(folder, "write", factory, run.settings, {"tokenizer": data["tokenizer"]}, request)
+        process = self._launch(folder, run.settings)
+        try:
+            output, _ = process.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            _kill(process)
+            raise TimeoutError(f"writing took longer than {timeout_s:.0f} s; ask for fewer new tokens") from None
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        replies = [json.loads(line) for line in output.decode().splitlines() if line.strip()]
+        if not replies or replies[-1].get("event") != "poem":
+            message = replies[-1].get("message") if replies else f"the writing process exited with status {process.returncode}"
+            raise RuntimeError(f"your poet could not write: {message}")
+        return replies[-1]["text"]
+
+    def close(self) -> None:
+        """Kill every running training and remove the job folders."""
+        with self._lock:
+            runs = list(self._runs.values())
+        for run in runs:
+            if run.process is not None and run.process.poll() is None:
+                _kill(run.process)
+        shutil.rmtree(self._scratch, ignore_errors=True)
+
+    def _launch(self, folder: Path, settings: StudioSettings) -> subprocess.Popen:
+        python = [sys.executable, "-I", "-c",
+                  f"import sys; sys.path.insert(0, {str(REPOSITORY)!r}); from course.studio import main; main()"]
+        command = self._bwrap_arguments(folder) + ["--"] + python if self.sandboxed else python
+        environment = {**worker_environment(), "OMP_NUM_THREADS": str(settings.threads)}
+        return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                cwd=folder, env=environment, start_new_session=True)
+
+    def _bwrap_arguments(self, folder: Path) -> list[str]:
+        arguments = [shutil.which("bwrap"), "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent",
+                     "--new-session", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+        # Hide the repository and every listed folder, then put back only the code the poet needs.
+        for hidden in (REPOSITORY, *self.hidden_paths):
+            if hidden.is_dir():
+                arguments += ["--tmpfs", str(hidden)]
+        for package in ("grader", "reference", "course"):
+            arguments += ["--ro-bind", str(REPOSITORY / package), str(REPOSITORY / package)]
+        environment = Path(sys.prefix)
+        if environment != Path(sys.base_prefix):
+            arguments += ["--ro-bind", str(environment), str(environment)]
+        return arguments + ["--bind", str(folder), str(folder), "--chdir", str(folder)]
+
+    def _follow(self, run: TrainingRun) -> None:
+        deadline = time.monotonic() + run.settings.time_limit_s
+        stop_deadline = None
+        try:
+            for line in _lines(run.process, lambda: deadline):
+                _apply_event(run, json.loads(line))
+                if (run.folder / STOP_FILE).exists() and stop_deadline is None:
+                    stop_deadline = time.monotonic() + STOP_GRACE_S
+                    deadline = min(deadline, stop_deadline)
+            if run.process.poll() is None:
+                _kill(run.process)
+                run.status, run.message = ("stopped", "stopped (the process was killed after the grace period)") \
+                    if stop_deadline else ("failed", f"timed out after {run.settings.time_limit_s:.0f} s")
+            elif run.running:
+                run.status = "failed"
+                run.message = run.message or f"the training process exited with status {run.process.wait()}"
+        except (ValueError, OSError) as error:
+            logger.error("training of student %s failed: %s", run.student_id, error)
+            _kill(run.process)
+            run.status, run.message = "failed", f"the training process sent an unreadable reply: {error}"
+        finally:
+            self._slots.release()
+            logger.info("training of student %s ended: %s %s", run.student_id, run.status, run.message)
+
+
+def _lines(process: subprocess.Popen, deadline):
+    """Yield stdout lines until the process closes its pipe or `deadline()` passes."""
+    import selectors
+
+    buffer = b""
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        while True:
+            remaining = deadline() - time.monotonic()
+            if remaining <= 0:
+                return
+            if not selector.select(min(remaining, 1.0)):
+                continue
+            chunk = os.read(process.stdout.fileno(), 1 << 16)
+            if not chunk:
+                return
+            buffer += chunk
+            while b"\n" in buffer:
+                line, _, buffer = buffer.partition(b"\n")
+                yield line.decode()
+
+
+def _apply_event(run: TrainingRun, event: dict) -> None:
+    kind = event.get("event")
+    if kind == "step":
+        run.status = "training"
+        run.records.append(event)
+    elif kind == "eval":
+        run.evaluations.append(event)
+    elif kind == "done":
+        run.status = "stopped" if event.get("stopped") else "finished"
+    elif kind == "error":
+        run.status, run.message = "failed", event.get("message", "unknown error")
+
+
+def _kill(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
+def _write_job(folder: Path, mode: str, factory: PoetFactory, settings: StudioSettings, data: dict,
+               request: dict | None = None) -> None:
+    job = {"mode": mode, "settings": asdict(settings), "files": factory.workspace_files,
+           "yours": sorted(factory.yours), "tokenizer": data["tokenizer"], "request": request}
+    (folder / "job.json").write_text(json.dumps(job), encoding="utf-8")
+    if mode == "train":
+        torch.save({"train": data["train_tokens"], "val": data["val_tokens"]}, folder / "tokens.pt")
+
+
+# ------------------------------------------------------------------------------------------
+# the sandboxed side: runs in the job folder, imports the student's code
+
+
+def main() -> None:
+    """Run the job in the current folder: train, or write a poem. Replies go to the original stdout."""
+    replies = os.fdopen(os.dup(1), "w", buffering=1)
+    output = os.open("output.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(output, 1)
+    os.dup2(output, 2)
+
+    def reply(event: str, **fields) -> None:
+        replies.write(json.dumps({"event": event, **fields}) + "\n")
+
+    job = json.loads(Path("job.json").read_text(encoding="utf-8"))
+    settings = StudioSettings(**job["settings"])
+    _apply_limits(settings.memory_mb)
+    torch.set_num_threads(settings.threads)
+    try:
+        factory = PoetFactory(job["files"], frozenset(job["yours"]))
+        functions = factory.functions(Path.cwd() / "workspace")
+        if job["mode"] == "train":
+            _train(functions, settings, job["tokenizer"], reply)
+        else:
+            reply("poem", text=_write_poem(functions, settings, job["tokenizer"], job["request"]))
+    except Exception as error:  # noqa: BLE001 - student code may raise anything; the app shows it
+        reply("error", message=f"{type(error).__name__}: {error}")
+
+
+def _apply_limits(memory_mb: int) -> None:
+    with open("/proc/self/statm") as statm:
+        mapped = int(statm.read().split()[0]) * resource.getpagesize()
+    resource.setrlimit(resource.RLIMIT_AS, (mapped + memory_mb * 2**20,) * 2)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def _train(functions, settings: StudioSettings, tokenizer: dict, reply) -> None:
+    from course.assembly import AssembledGPT
+
+    tokens = torch.load("tokens.pt", weights_only=True)
+    torch.manual_seed(settings.seed)
+    model = AssembledGPT(settings.model_config(tokenizer["vocab_size"]), functions)
+    optimizer = make_optimizer(model.weights, settings.max_lr, weight_decay=0.1)
+    generator = torch.Generator().manual_seed(settings.seed)
+    stopped = False
+    for step in range(1, settings.steps + 1):
+        if Path(STOP_FILE).exists():
+            stopped = True
+            break
+        started = time.perf_counter()
+        lr = functions.learning_rate((step - 1) / settings.steps, settings.max_lr, settings.min_lr, settings.warmup)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        inputs, targets = next_token_batch(functions, tokens["train"], settings.batch_size, settings.context_length, generator)
+        loss = functions.training_step(model, optimizer, inputs, targets, settings.grad_clip)
+        tokens_per_second = inputs.numel() / (time.perf_counter() - started)
+        reply("step", step=step, loss=float(loss), lr=lr, tokens_per_second=tokens_per_second)
+        if step % settings.eval_interval == 0 or step == settings.steps:
+            reply("eval", step=step, val_loss=_validation_loss(model, functions, tokens["val"], settings))
+    torch.save(model.weights.state_dict(), WEIGHTS_FILE)
+    reply("done", stopped=stopped)
+
+
+@torch.no_grad()
+def _validation_loss(model, functions, tokens: torch.Tensor, settings: StudioSettings) -> float:
+    generator = torch.Generator().manual_seed(0)  # the same windows at every evaluation
+    inputs, targets = next_token_batch(functions, tokens, settings.batch_size, settings.context_length, generator)
+    return float(functions.cross_entropy(model(inputs), targets))
+
+
+def _write_poem(functions, settings: StudioSettings, tokenizer: dict, request: dict) -> str:
+    from course.assembly import AssembledGPT
+
+    model = AssembledGPT(settings.model_config(tokenizer["vocab_size"]), functions)
+    model.weights.load_state_dict(torch.load(WEIGHTS_FILE, weights_only=True))
+    merges = {(left, right): new for left, right, new in tokenizer["merges"]}
+    ids = functions.bpe_encode(request["prompt"] or "\n", merges, tokenizer["pattern"])
+    out = generate_ids(model, list(ids), request["max_new_tokens"], request["temperature"], request["top_k"],
+                       request["top_p"], request["seed"])
+    return request["prompt"] + functions.bpe_decode(out[len(ids):], merges)
+
+
+if __name__ == "__main__":
+    main()
