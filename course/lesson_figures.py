@@ -28,7 +28,7 @@ from reference.schedule import learning_rate
 
 CHIP_COLOURS = ("#ffe08a", "#b8e0ff", "#c9f2c2", "#ffc9de", "#e1d4ff", "#ffd7b0")
 MAX_TEXT_CHARS = 200
-# Chips per row in the token-chip figure, in character cells; wider rows get too small to read.
+# Width of a row of token chips, in character cells, because wider rows get too small to read.
 CHIP_ROW_WIDTH = 48
 
 
@@ -154,7 +154,7 @@ def _add_token_boxes(figure: go.Figure, ids: list[int], vocab: dict[int, bytes],
         figure.add_annotation(x=start + width / 2, y=row, text=f"{token_label(vocab[token_id])}<br><sub>{token_id}</sub>",
                               showarrow=False, font=dict(size=16, family="monospace"))
         start += width
-    # An invisible marker per token gives the row its extent and a hover text.
+    # Shapes alone are not data, so one invisible marker per row makes plotly draw the axes.
     figure.add_trace(go.Scatter(x=[0], y=[row], mode="markers", marker=dict(opacity=0), hoverinfo="skip"))
 
 
@@ -392,8 +392,11 @@ def lr_schedule_figure(max_lr: float = 1e-3, min_lr: float = 1e-4, warmup: float
                    subtitle=f"max_lr {max_lr:g}, min_lr {min_lr:g}, warm-up {100 * warmup:g}% of {steps} steps")
 
 
-def loss_curve_figure(history: Sequence[Mapping]) -> go.Figure:
-    """Draw training and validation loss per token against the step, from a training history."""
+def loss_curve_figure(history: Sequence[Mapping], vocab_size: int | None = None) -> go.Figure:
+    """Draw training and validation loss per token against the step, from a training history.
+
+    With `vocab_size`, a dotted line marks log(V), the loss of a uniform guess over V tokens.
+    """
     points = [entry for entry in history if isinstance(entry, Mapping) and "step" in entry]
     if not points:
         raise ValueError("history has no entries with a 'step'; pass a poet's info['history'] after some training")
@@ -404,7 +407,12 @@ def loss_curve_figure(history: Sequence[Mapping]) -> go.Figure:
                                 name="training loss", mode="lines", line=dict(width=2)))
     figure.add_trace(go.Scatter(x=[e["step"] for e in validation], y=[e["val_loss"] for e in validation],
                                 name="validation loss", mode="lines+markers", marker=dict(size=10)))
+    if vocab_size is not None:
+        if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 2:
+            raise ValueError(f"vocab_size must be an integer >= 2 or None, got {vocab_size!r}")
+        figure.add_hline(y=math.log(vocab_size), line_dash="dot",
+                         annotation_text=f"uniform guess: log {vocab_size} = {math.log(vocab_size):.2f}")
     figure.update_xaxes(title="step")
     figure.update_yaxes(title="cross-entropy (nats per token)")
     figure.update_layout(legend=dict(orientation="h", y=-0.2))
-    return _layout(figure, "Loss during training", height=520, subtitle="lower is better; log(V) is a uniform guess")
+    return _layout(figure, "Loss during training", height=520, subtitle="lower is better; each point is one logged step")

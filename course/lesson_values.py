@@ -398,7 +398,7 @@ VALUES: dict[str, Callable[[], object]] = {
 
 @functools.cache
 def compute_value(name: str) -> object:
-    """Compute the named worked-example value; raises KeyError naming the known values otherwise."""
+    """Compute the named worked-example value, or raise KeyError that lists the known names."""
     if name not in VALUES:
         raise KeyError(f"no lesson value named {name!r}; known values: {', '.join(sorted(VALUES))}")
     return VALUES[name]()

@@ -1,7 +1,7 @@
 """The visualizations that lessons name in their front matter, each a function returning a plotly figure.
 
 `VISUALIZATIONS` maps an id (as written under `visualizations:` in a lesson) to a
-`Visualization`: a title, a caption that says what to try, and `build`, a plain function whose
+`Visualization`: a title, a caption that suggests what to try, and `build`, a plain function whose
 arguments all have defaults. `build()` draws the lesson's default example; a page may pass its
 own inputs instead.
 
@@ -54,7 +54,7 @@ class Visualization:
 
 @functools.cache
 def load_demo_poet() -> Poet:
-    """Load the shipped demo poet once; it is only read (eval mode), so sharing it is safe."""
+    """Load the shipped demo poet once. Callers only read it (eval mode), so sharing it is safe."""
     from reference.cli import DEMO_POET
     from reference.poet import load_poet
 
@@ -163,7 +163,8 @@ def lr_schedule(max_lr: float = 1e-3, min_lr: float = 1e-4, warmup: float = 0.1,
 
 
 def loss_curve() -> go.Figure:
-    return figures.loss_curve_figure(load_demo_poet().info.get("history", []))
+    poet = load_demo_poet()
+    return figures.loss_curve_figure(poet.info.get("history", []), vocab_size=poet.model.config.vocab_size)
 
 
 def next_token_bars(prompt: str = "The sea at night", temperature: float = 0.8, top_k: int | None = 40) -> go.Figure:
@@ -207,8 +208,8 @@ VISUALIZATIONS: dict[str, Visualization] = {v.id: v for v in (
                   "the share of the embeddings changes a lot.", parameter_breakdown),
     Visualization("lr_schedule", "The learning-rate schedule", "Set warm-up to 0 and to 0.5 and compare the "
                   "start of the curve.", lr_schedule),
-    Visualization("loss_curve", "The demo poet's loss", "Compare the first loss with log(V), the loss of a "
-                  "uniform guess over V tokens.", loss_curve, needs_poet=True),
+    Visualization("loss_curve", "The demo poet's loss", "The dotted line is log(V), the loss of a uniform "
+                  "guess, where training starts. How far below it do the curves end?", loss_curve, needs_poet=True),
     Visualization("next_token_bars", "What the poet would write next", "Lower the temperature and watch the top "
                   "bar grow; set top-k to 3 and watch every other bar vanish.", next_token_bars, needs_poet=True),
 )}

@@ -134,7 +134,7 @@ def test_rendered_bodies_have_no_placeholders_left():
 
 
 def test_bodies_write_computed_decimals_as_placeholders():
-    # A number with three or more decimals is almost surely computed; it must come from the reference.
+    # A number with three or more decimals is almost surely computed, so it must come from the reference.
     for lesson in ALL_LESSONS:
         without_placeholders = lessons.PLACEHOLDER.sub("", lesson.body)
         assert re.findall(r"\d\.\d{3,}", without_placeholders) == [], lesson.source
@@ -401,6 +401,11 @@ def test_pca_matches_covariance_eigenvalues():
     assert torch.allclose(explained, eigenvalues[:2] / eigenvalues.sum(), atol=1e-5)
 
 
+def test_loss_curve_marks_uniform_loss():
+    figure = lesson_figures.loss_curve_figure([{"step": 1, "train_loss": 5.0, "val_loss": 5.1}], vocab_size=1024)
+    assert figure.layout.shapes[0].y0 == pytest.approx(math.log(1024))
+
+
 def test_parameter_breakdown_sums_to_model_count():
     for preset in ("tiny", "poet"):
         assert sum(lesson_figures.parameter_breakdown(PRESETS[preset]).values()) == _parameter_count(preset)
@@ -415,7 +420,8 @@ def test_parameter_breakdown_sums_to_model_count():
     (lambda: lesson_figures.softmax_temperature_figure([1.0, 2.0], [0.0]), "temperatures must be numbers > 0"),
     (lambda: lesson_figures.lr_schedule_figure(steps=1), "steps must be an integer >= 2"),
     (lambda: lesson_figures.loss_curve_figure([]), "history has no entries"),
-], ids=["text", "bpe", "projection", "similarity", "mask", "temperature", "schedule", "loss"])
+    (lambda: lesson_figures.loss_curve_figure([{"step": 1, "train_loss": 2.0}], vocab_size=1), "vocab_size must be"),
+], ids=["text", "bpe", "projection", "similarity", "mask", "temperature", "schedule", "loss", "loss_vocab"])
 def test_figure_rejects_bad_input(draw, message):
     with pytest.raises(ValueError, match=message):
         draw()
