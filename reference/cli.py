@@ -72,8 +72,8 @@ def _add_train_command(commands) -> None:
 
     run = command.add_argument_group("training")
     run.add_argument("--batch-size", type=int, default=defaults.batch_size, help="sequences per step, per process")
-    run.add_argument("--steps", type=int, default=defaults.max_steps, help="optimizer steps (training stops at --steps or --minutes, whichever comes first)")
-    run.add_argument("--minutes", type=float, default=None, help="wall-clock budget in minutes")
+    run.add_argument("--steps", type=int, default=defaults.max_steps, help="total optimizer steps, counting those before --resume (training stops at --steps or --minutes, whichever comes first)")
+    run.add_argument("--minutes", type=float, default=None, help="total wall-clock budget in minutes, counting the time before --resume")
     run.add_argument("--lr", type=float, default=defaults.max_lr, help="peak learning rate")
     run.add_argument("--min-lr", type=float, default=None, help="final learning rate (default: a tenth of --lr)")
     run.add_argument("--warmup", type=float, default=defaults.warmup, help="fraction of the run spent warming up the learning rate")

@@ -152,7 +152,15 @@ def test_checkpoint_roundtrip_is_exact(tmp_path):
     assert restored.lm_head.weight is restored.embeddings.token.weight
 
 
-def test_checkpoint_from_compiled_ddp_model_loads(tmp_path):
+def test_checkpoint_from_compiled_model_loads(tmp_path):
+    config = preset("tiny")
+    compiled = torch.compile(GPT(config))  # compiles lazily: only its parameter names change here
+    assert next(iter(compiled.state_dict())).startswith("_orig_mod.")
+    save_checkpoint(tmp_path / "compiled.pt", model_config=config, model=compiled.state_dict(), tokenizer={})
+    GPT(config).load_state_dict(load_checkpoint(tmp_path / "compiled.pt")["model"])
+
+
+def test_checkpoint_from_ddp_wrapped_compiled_model_loads(tmp_path):
     config = preset("tiny")
     state = {f"module._orig_mod.{name}": value for name, value in GPT(config).state_dict().items()}
     save_checkpoint(tmp_path / "wrapped.pt", model_config=config, model=state, tokenizer={})

@@ -1,0 +1,111 @@
+"""One exercise on a lesson page: its task, the student's code, the Check button and the results.
+
+The student's code is only parsed here (`ast`), never imported: it runs in the grader's sandboxed
+workers alone.
+"""
+
+from __future__ import annotations
+
+import ast
+import html
+
+import streamlit as st
+
+from course.pages.student import RESULTS_KEY, Student, check_exercises, optional_module, workspace_files
+from grader.catalog import BY_ID
+from grader.checks import Exercise
+from grader.grading import ExerciseResult
+
+try:
+    from streamlit_ace import st_ace
+except ImportError:  # the editor is optional; a text area does the same job with less comfort
+    st_ace = None
+
+
+def function_source(source: str, function: str) -> tuple[str, str]:
+    """Find a function in a module's source; return (its docstring, its source), or ("", "") if absent.
+
+    >>> function_source('def f(x):\\n    "Double x."\\n    return 2 * x\\n', "f")
+    ('Double x.', 'def f(x):\\n    "Double x."\\n    return 2 * x')
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return "", ""
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == function:
+            return ast.get_docstring(node) or "", ast.get_source_segment(source, node) or ""
+    return "", ""
+
+
+def exercise_panel(student: Student, exercise_id: str, key_prefix: str) -> None:
+    """Render one exercise: task, code (read-only or editable), Check, and the last results."""
+    exercise = BY_ID[exercise_id]
+    st.subheader(f"Exercise: {exercise.title}")
+    source = workspace_files(student).get(exercise.stub_path, "")
+    docstring, code = function_source(source, exercise.function)
+    st.markdown(f"`{exercise.function}` in `{exercise.stub_path}`")
+    if docstring:
+        st.markdown(docstring)
+
+    if student.classroom:
+        edit_code(student, exercise, source, key_prefix)
+    elif code:
+        st.code(code, language="python")
+        st.caption(f"Edit `{exercise.stub_path}` in your editor, save, then press Check.")
+    else:
+        st.warning(f"`{exercise.function}` was not found in `{student.workspace / exercise.stub_path}`; "
+                   f"restore it from the course's stubs.")
+
+    if st.button("Check", key=f"{key_prefix}.check.{exercise_id}", type="primary"):
+        with st.spinner("Checking ..."):
+            try:
+                check_exercises(student, [exercise_id])
+            except FileNotFoundError as error:
+                st.error(str(error))
+    result = st.session_state.get(RESULTS_KEY, {}).get(exercise_id)
+    if result is not None:
+        show_result(result)
+
+
+def edit_code(student: Student, exercise: Exercise, source: str, key_prefix: str) -> None:
+    """Show the exercise file in a code editor and save every change through the classroom."""
+    classroom = optional_module("grader.classroom")
+    key = f"{key_prefix}.editor.{exercise.id}"
+    if st_ace is not None:
+        edited = st_ace(value=source, language="python", theme="chrome", key=key, auto_update=True,
+                        min_lines=12, max_lines=40, font_size=15, show_gutter=True)
+    else:
+        edited = st.text_area(f"{exercise.stub_path}", value=source, height=360, key=key)
+    if edited is None or edited == source:
+        return
+    if classroom is None:
+        st.error("Saving needs grader.classroom, which is not installed in this course yet.")
+        return
+    classroom_server().save_code(student.id, exercise.stub_path, edited)
+    st.caption("Saved.")
+
+
+def classroom_server():
+    """Return the course's classroom object, created once per server (see course.pages.account)."""
+    from course.pages.account import classroom
+
+    return classroom()
+
+
+def show_result(result: ExerciseResult) -> None:
+    """Show each check's outcome, points, message and hints, then the exercise's total."""
+    verdict = "passed" if result.passed else "not passed yet"
+    (st.success if result.passed else st.error)(f"{result.title}: {result.earned} / {result.points} points, {verdict}")
+    rows = []
+    for check in result.checks:
+        mark = "ok" if check.earned == check.points else "FAIL"
+        colour = "#1b7f3b" if mark == "ok" else "#b3261e"
+        message = html.escape(check.message)
+        rows.append(f"<tr><td style='color:{colour};font-weight:700'>{mark}</td><td>{html.escape(check.name)}</td>"
+                    f"<td>{check.earned}/{check.points}</td><td>{message}</td></tr>")
+    st.html("<table class='checks'><tr><th></th><th>check</th><th>points</th><th>message</th></tr>"
+            + "".join(rows) + "</table>")
+    for hint in result.hints:
+        st.info(f"Hint: {hint}")
+    st.caption(f"Grader {result.sandbox}.")

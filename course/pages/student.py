@@ -1,0 +1,150 @@
+"""Who is working and where their work lives: local or classroom mode, files, grading and progress.
+
+Local mode (a student on their own laptop): no sign-in, the code is the `exercises/` folder of
+the checkout, attempts go to the local gradebook. Classroom mode (one server for a room, when
+$LLM_FROM_SCRATCH_CLASSROOM is set and `grader.classroom` is installed): students sign in with
+a name and the class code, and each works in a workspace folder of their own on the server.
+
+The grader's worker pool, the gradebook and the classroom are created once per server process
+(`st.cache_resource`); everything about one student lives in their session state.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+import streamlit as st
+
+from grader.catalog import BY_ID
+from grader.grading import ExerciseResult, grade, read_workspace
+from grader.pool import WorkerPool
+
+logger = logging.getLogger(__name__)
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+# Folder that contains the student's `exercises/` folder in local mode (default: this checkout).
+WORKSPACE_VARIABLE = "LLM_FROM_SCRATCH_WORKSPACE"
+# Folder under which `course_data/` (gradebook, classroom workspaces) lives (default: this checkout).
+COURSE_DIR_VARIABLE = "LLM_FROM_SCRATCH_COURSE_DIR"
+# Set to any non-empty value to run the app for a class: sign-in, per-student workspaces.
+CLASSROOM_VARIABLE = "LLM_FROM_SCRATCH_CLASSROOM"
+LOCAL_STUDENT = "local"
+RESULTS_KEY = "student.results"
+
+
+@dataclass(frozen=True)
+class Student:
+    """The person using this session: their id and the folder whose `exercises/` holds their code."""
+
+    id: str
+    workspace: Path
+    classroom: bool
+    teacher: bool = False
+
+
+def course_dir() -> Path:
+    """Return the folder that holds `course_data/`: $LLM_FROM_SCRATCH_COURSE_DIR or this checkout."""
+    return Path(os.environ.get(COURSE_DIR_VARIABLE) or REPOSITORY)
+
+
+def optional_module(name: str) -> ModuleType | None:
+    """Import a module that another part of the course provides, or return None while it is missing."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        if error.name != name:
+            raise
+        return None
+
+
+def classroom_mode() -> bool:
+    """Return whether this server runs for a class ($LLM_FROM_SCRATCH_CLASSROOM is set)."""
+    return bool(os.environ.get(CLASSROOM_VARIABLE))
+
+
+@st.cache_resource(show_spinner="Starting the grader ...")
+def grader_pool() -> WorkerPool:
+    """Start one warm pool of sandboxed grader workers for the whole server."""
+    hidden = (course_dir() / "course_data",)
+    return WorkerPool(size=2, hidden_paths=tuple(path for path in hidden if path.is_dir()))
+
+
+@st.cache_resource(show_spinner="Opening the gradebook ...")
+def gradebook():
+    """Open the gradebook once per server, or return None when `grader.gradebook` is missing."""
+    module = optional_module("grader.gradebook")
+    if module is None:
+        return None
+    return module.Gradebook(module.default_url(course_dir()))
+
+
+def current_student() -> Student | None:
+    """Return the signed-in student (classroom mode) or the local student; None before sign-in."""
+    if classroom_mode():
+        return st.session_state.get("student.signed_in")
+    workspace = Path(os.environ.get(WORKSPACE_VARIABLE) or REPOSITORY)
+    return Student(LOCAL_STUDENT, workspace, classroom=False)
+
+
+def require_student() -> Student:
+    """Return the student, or ask them to sign in and stop the page."""
+    student = current_student()
+    if student is None:
+        st.info("Sign in with your name and the class code in the sidebar to see your exercises.")
+        st.stop()
+    return student
+
+
+def workspace_files(student: Student) -> dict[str, str]:
+    """Read the student's `exercises/` folder as the grader's files (path -> source)."""
+    folder = student.workspace / "exercises"
+    if not folder.is_dir():
+        return {}
+    return {f"exercises/{name}": source for name, source in read_workspace(folder).items()}
+
+
+def check_exercises(student: Student, exercise_ids: list[str]) -> list[ExerciseResult]:
+    """Grade the exercises on the student's current files, record the attempts, keep the results."""
+    files = workspace_files(student)
+    if not files:
+        raise FileNotFoundError(f"no exercises/ folder in {student.workspace}; copy the stubs there first")
+    results = grade(exercise_ids, files, grader_pool())
+    record_attempts(student, results, files)
+
+    stored = st.session_state.setdefault(RESULTS_KEY, {})
+    for result in results:
+        stored[result.id] = result
+    return results
+
+
+def record_attempts(student: Student, results: list[ExerciseResult], files: dict[str, str]) -> None:
+    """Add each result to the gradebook; a gradebook error is logged and shown, and the results stay."""
+    book = gradebook()
+    if book is None:
+        return
+    try:
+        book.update_or_create_student(student.id)
+        for result in results:
+            book.add_attempt(student.id, result, files.get(BY_ID[result.id].stub_path, ""))
+    except RuntimeError as error:
+        logger.error("could not record attempts of student %s: %s", student.id, error)
+        st.warning(f"Your results are shown but were not saved in the gradebook: {error}")
+
+
+def passed_exercises(student: Student) -> set[str]:
+    """Return the exercises the student has passed: from the gradebook, plus this session's results."""
+    passed = {exercise_id for exercise_id, result in st.session_state.get(RESULTS_KEY, {}).items() if result.passed}
+    book = gradebook()
+    if book is not None:
+        try:
+            scores = book.find_scores(student.id)
+        except RuntimeError as error:
+            logger.warning("could not read the scores of student %s: %s", student.id, error)
+            scores = {}
+        passed |= {exercise_id for exercise_id, (score, maximum) in scores.items() if maximum and score >= maximum}
+    return passed
