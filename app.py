@@ -1,19 +1,50 @@
-"""The Streamlit entry point: navigation between the course's pages, and the poet in the sidebar.
+"""The Streamlit entry point: navigation between the course's pages, sign-in and progress in the sidebar.
 
-Run it with `make run` (or `streamlit run app.py`). Each page lives in `course/pages/`.
+Run it with `make run` (or `streamlit run app.py`). Lesson pages are built from the lesson files
+by `course.pages.lesson`; every other page is a script in `course/pages/`.
 """
 
 import streamlit as st
 
+from course.lessons import LessonFormatError
 from course.models import find_poet, poet_path
+from course.pages.account import is_teacher, progress_box, sign_in_box
+from course.pages.lesson import cached_lessons, lesson_page
 from reference.checkpoint import CheckpointError
 
-PAGES = [
-    st.Page("course/pages/welcome.py", title="Welcome", icon=":material/home:", default=True),
+WELCOME = st.Page("course/pages/welcome.py", title="Welcome", icon=":material/home:", default=True)
+PLAYGROUND = [
     st.Page("course/pages/tokens.py", title="Tokens", icon=":material/text_fields:"),
     st.Page("course/pages/attention.py", title="Attention", icon=":material/grid_on:"),
     st.Page("course/pages/write.py", title="Write a poem", icon=":material/edit_note:"),
 ]
+STUDIO = st.Page("course/pages/poet_studio.py", title="Poet studio", icon=":material/model_training:")
+LECTURE = st.Page("course/pages/lecture.py", title="Lecture mode", icon=":material/co_present:")
+DASHBOARD = st.Page("course/pages/teacher.py", title="Teacher dashboard", icon=":material/dashboard:")
+
+
+def lesson_runner(lesson_id: str):
+    """Return a page function that renders one lesson (st.Page names the page after the function)."""
+    def run() -> None:
+        lesson_page(lesson_id)
+
+    run.__name__ = f"lesson_{lesson_id}"
+    return run
+
+
+def lesson_pages(lessons) -> list:
+    """Make one navigation page per lesson, in course order."""
+    return [st.Page(lesson_runner(lesson.id), title=f"{lesson.order}. {lesson.title}", url_path=f"lesson-{lesson.id}",
+                    icon=":material/menu_book:") for lesson in lessons]
+
+
+def load_lessons_or_explain() -> list:
+    """Return the lessons, or show in the sidebar why they could not be read and return none."""
+    try:
+        return cached_lessons()
+    except (LessonFormatError, FileNotFoundError) as error:
+        st.sidebar.error(f"The lessons could not be read: {error}")
+        return []
 
 
 def show_poet_summary() -> None:
@@ -38,7 +69,19 @@ def show_poet_summary() -> None:
 
 def main() -> None:
     st.set_page_config(page_title="LLM From Scratch", page_icon=":material/edit_note:", layout="wide")
-    page = st.navigation(PAGES)
+    lessons = load_lessons_or_explain()
+    sections = {
+        "Course": [WELCOME, *lesson_pages(lessons)],
+        "Your poet": [STUDIO],
+        "Playground": PLAYGROUND,
+        "Lecture": [LECTURE],
+    }
+    if is_teacher():
+        sections["Teacher"] = [DASHBOARD]
+    page = st.navigation(sections)
+
+    sign_in_box()
+    progress_box(lessons)
     show_poet_summary()
     page.run()
 

@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from nbgrader import api as nb
-from sqlalchemy import create_engine, event, select
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, event, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -212,6 +213,7 @@ class Gradebook:
             path.parent.mkdir(parents=True, exist_ok=True)
         ensure_alembic_on_path()
 
+        self._run("stamp alembic version", {}, lambda: _stamp_alembic_version(url))
         self.nbgrader = self._run("open", {"url": parsed.render_as_string()}, lambda: nb.Gradebook(url, COURSE_ID))
         self._engine = create_engine(url, future=True)
         if self._sqlite:
@@ -470,6 +472,26 @@ class Gradebook:
             raise DuplicateEntry(f"the gradebook kept rejecting {action} as a duplicate: {error}") from error
         raise GradebookUnavailable(f"the gradebook database could not be reached through {self.retry.attempts} "
                                    f"tries ({error}); check that the server runs and the URL is right") from error
+
+
+def _stamp_alembic_version(url: str) -> None:
+    """Record nbgrader's schema revision in a new database before nbgrader opens it.
+
+    nbgrader does the same on first open by running `alembic heads` as a subprocess, which takes
+    seconds; reading the head revision in this process takes milliseconds.
+    """
+    engine = create_engine(url, future=True)
+    try:
+        with engine.begin() as connection:
+            tables = set(inspect(connection).get_table_names())
+            if tables - {"alembic_version"}:
+                return  # an existing gradebook keeps the revision it has
+            head = ScriptDirectory(str(Path(nb.__file__).parent / "alembic")).get_current_head()
+            connection.exec_driver_sql("CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL)")
+            if connection.exec_driver_sql("SELECT count(*) FROM alembic_version").scalar() == 0:
+                connection.execute(text("INSERT INTO alembic_version (version_num) VALUES (:head)"), {"head": head})
+    finally:
+        engine.dispose()
 
 
 def _new_attempt(student_id: str, result: ExerciseResult, code: str, attempt_id: str, created_at: datetime) -> Attempt:

@@ -30,8 +30,8 @@ class GPT(nn.Module):
         self.lm_head.weight = self.embeddings.token.weight
 
         self.apply(_init_weights)
-        # Each block adds two projections onto the residual path; scaling them by
-        # 1 / sqrt(2 * n_layer) keeps the path's variance from growing with depth (GPT-2).
+        # Each block adds two projections onto the residual path. Scaling their initial weights
+        # by 1 / sqrt(2 * n_layer) keeps the path's variance from growing with depth, as in GPT-2.
         for name, parameter in self.named_parameters():
             if name.endswith("proj.weight"):
                 nn.init.normal_(parameter, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
@@ -63,7 +63,7 @@ def check_token_ids(idx: Tensor, vocab_size: int) -> None:
     """Raise a clear error unless idx is a (B, T) integer tensor of ids below vocab_size."""
     if not isinstance(idx, Tensor) or idx.dtype not in (torch.int64, torch.int32):
         kind = idx.dtype if isinstance(idx, Tensor) else type(idx).__name__
-        raise TypeError(f"token ids must be an int64 tensor, got {kind}; use torch.tensor(ids, dtype=torch.long)")
+        raise TypeError(f"token ids must be an integer tensor (int64), got {kind}; use torch.tensor(ids, dtype=torch.long)")
     if idx.dim() != 2:
         raise ValueError(
             f"token ids must have shape (B, T), got {tuple(idx.shape)}; "

@@ -53,7 +53,7 @@ class TrainConfig:
 
 @dataclass
 class TrainState:
-    """What a run has done so far; saved in checkpoints so that a run can resume."""
+    """Progress of a run (steps, time, tokens, evaluations), saved in checkpoints for resuming."""
 
     step: int = 0
     elapsed_seconds: float = 0.0
@@ -62,7 +62,7 @@ class TrainState:
 
 
 class TrainingError(RuntimeError):
-    """Training cannot go on (for example the loss became NaN); the message says what to change."""
+    """An error that stops training, such as a NaN loss; its message names the fix."""
 
 
 def evaluate(model: nn.Module, tokens: Tensor, batch_size: int, context_length: int, n_batches: int) -> float:
@@ -104,9 +104,9 @@ def train(
 ) -> TrainState:
     """Train `model` in place on next-token prediction; return the final TrainState.
 
-    on_eval runs on the main process after each validation pass (the CLI saves a checkpoint
-    there); on_step runs after every step with the step's numbers; should_stop lets a caller
-    (the app's stop button) end the run early. chars_per_token converts validation loss per
+    on_eval runs on the main process after each validation pass, and the CLI saves a checkpoint
+    there. on_step runs after every step with the step's numbers. should_stop lets a caller,
+    such as the app's stop button, end the run early. chars_per_token converts validation loss per
     token into loss per character, which compares across tokenizers.
     """
     context_length = model.config.context_length
@@ -193,7 +193,7 @@ def _train_step(
 
 
 def _evaluate_and_record(model, val_tokens, config, state, record, chars_per_token, group, optimizer, on_eval) -> None:
-    # Every rank holds identical weights, so rank 0's validation loss speaks for all of them.
+    # Every rank has identical weights, so rank 0's validation loss is the loss of all of them.
     if not group.is_main:
         return
     val_loss = evaluate(model, val_tokens, config.batch_size, model.config.context_length, config.eval_batches)

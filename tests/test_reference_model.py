@@ -265,7 +265,7 @@ def test_model_rejects_bad_token_ids():
         model(torch.tensor([[1, 300]]))
     with pytest.raises(ValueError, match="shape"):
         model(torch.tensor([1, 2]))
-    with pytest.raises(TypeError, match="int64"):
+    with pytest.raises(TypeError, match="integer tensor"):
         model(torch.tensor([[1.0, 2.0]]))
     with pytest.raises(ValueError, match="longer than the context length"):
         model(torch.zeros(1, 33, dtype=torch.long))
