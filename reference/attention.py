@@ -2,7 +2,7 @@
 
 `scaled_dot_product_attention` here materializes the (T, T) matrix of attention weights,
 because the visualizations and the lessons need it. `reference.multihead` uses PyTorch's fused
-kernel instead whenever nobody asks for the weights; the tests check that both agree.
+kernel instead whenever the caller does not request the weights; the tests check that both agree.
 """
 
 import math

@@ -1,6 +1,6 @@
 """Data-parallel training across processes with torch.distributed, as started by `torchrun`.
 
-Every process holds a full copy of the model and trains on its own batches; after each backward
+Every process keeps a full copy of the model and trains on its own batches. After each backward
 pass DistributedDataParallel averages the gradients, so all copies take the same step and stay
 identical. On CPUs the processes talk over the gloo backend, on GPUs over NCCL.
 """
@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ProcessGroup:
-    """Where this process sits in the run: its rank among world_size processes, and its device."""
+    """The place of this process in the run: its rank among world_size processes, and its device."""
 
     rank: int = 0
     world_size: int = 1

@@ -16,7 +16,7 @@ def gelu(x: Tensor) -> Tensor:
 
 
 def gelu_tanh(x: Tensor) -> Tensor:
-    """The tanh approximation of GELU that the original GPT-2 code used (within 1e-3 of exact).
+    """Compute the tanh approximation of GELU that the original GPT-2 code used (within 1e-3 of exact).
 
     >>> gelu_tanh(torch.tensor([-1.0, 0.0, 1.0]))
     tensor([-0.1588,  0.0000,  0.8412])

@@ -1,7 +1,7 @@
 """From a corpus to token streams: train the poet's BPE tokenizer, encode the text, cache the ids.
 
 Encoding millions of characters with a pure-Python BPE takes a while, so the ids are cached as
-.npy files keyed by a hash of the text and the tokenizer; a second run with the same corpus and
+.npy files keyed by a hash of the text and the tokenizer. A second run with the same corpus and
 settings starts training at once.
 """
 
