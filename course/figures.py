@@ -92,6 +92,22 @@ def attention_grid(weights: Tensor, tokens: list[str], title: str = "All heads o
     return figure
 
 
+def highlight_query(figure: go.Figure, query: int, T: int, colour: str = "#e4572e") -> go.Figure:
+    """Outline row `query` (one query token) in every heatmap panel of an attention figure.
+
+    >>> len(highlight_query(go.Figure(go.Heatmap(z=[[1.0]])), 0, 1).layout.shapes)
+    1
+    """
+    if not 0 <= query < T:
+        raise ValueError(f"query must be a position from 0 to {T - 1}, got {query}; pick one of the line's tokens")
+    panels = [trace for trace in figure.data if isinstance(trace, go.Heatmap)]
+    for index, _ in enumerate(panels):
+        suffix = "" if index == 0 else str(index + 1)
+        figure.add_shape(type="rect", x0=-0.5, x1=T - 0.5, y0=query - 0.5, y1=query + 0.5,
+                         xref=f"x{suffix}", yref=f"y{suffix}", line=dict(color=colour, width=4))
+    return figure
+
+
 def next_token_bars(probs: Tensor, tokenizer: BPETokenizer, top: int = 20) -> go.Figure:
     """Draw the `top` most likely next tokens of probs (V,) as horizontal bars, most likely on top."""
     if not isinstance(probs, Tensor) or probs.dim() != 1:

@@ -11,6 +11,11 @@ def welcome_page() -> None:
         "that writes verse on a laptop CPU. These pages let you look inside the finished model "
         "while you build your own."
     )
+    st.write(
+        "Work through the lessons in the sidebar in order. Each one explains a piece, lets you play "
+        "with it, and has exercises: write them in `exercises/`, press Check, and read the feedback. "
+        "When your pieces pass, the Poet studio assembles them into a poet of your own."
+    )
     st.page_link("course/pages/tokens.py", label="Tokens: how text becomes ids, tokenizer by tokenizer", icon=":material/text_fields:")
     st.page_link("course/pages/attention.py", label="Attention: where each head of the poet looks", icon=":material/grid_on:")
     st.page_link("course/pages/write.py", label="Write a poem: sampling settings and next-token odds", icon=":material/edit_note:")

@@ -1,0 +1,103 @@
+"""The sidebar's account box and progress: sign-in in classroom mode, the course progress everywhere.
+
+Sign-in goes through `grader.classroom` (class code for students, password for the teacher).
+While that module is missing, classroom mode says so and local mode works as before.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from course.pages.student import (
+    RESULTS_KEY, Student, classroom_mode, course_dir, current_student, optional_module, passed_exercises,
+)
+
+logger = logging.getLogger(__name__)
+
+SIGNED_IN_KEY = "student.signed_in"
+TEACHER_KEY = "student.teacher"
+
+
+@st.cache_resource(show_spinner=False)
+def classroom():
+    """Open the classroom once per server, or return None while `grader.classroom` is missing."""
+    module = optional_module("grader.classroom")
+    if module is None:
+        return None
+    return module.Classroom(course_dir())
+
+
+def is_teacher() -> bool:
+    """Return whether this session signed in with the teacher password."""
+    return bool(st.session_state.get(TEACHER_KEY))
+
+
+def sign_in_box() -> None:
+    """Draw the sidebar's sign-in form (classroom mode) or the name of the signed-in person."""
+    if not classroom_mode():
+        return
+    room = classroom()
+    if room is None:
+        st.sidebar.warning("Classroom mode needs grader.classroom, which is not installed yet.")
+        return
+
+    student = st.session_state.get(SIGNED_IN_KEY)
+    if student is not None or is_teacher():
+        who = "teacher" if is_teacher() else student.id
+        st.sidebar.markdown(f"Signed in as **{who}**")
+        if st.sidebar.button("Sign out", key="account.sign_out"):
+            for key in (SIGNED_IN_KEY, TEACHER_KEY, RESULTS_KEY):
+                st.session_state.pop(key, None)
+            st.rerun()
+        return
+
+    with st.sidebar.form("account.student_form"):
+        name = st.text_input("Your name", key="account.name")
+        code = st.text_input("Class code", type="password", key="account.class_code")
+        if st.form_submit_button("Sign in"):
+            _sign_in_student(room, name, code)
+    with st.sidebar.expander("Teacher"):
+        password = st.text_input("Teacher password", type="password", key="account.teacher_password")
+        if st.button("Sign in as teacher", key="account.teacher_sign_in"):
+            _sign_in_teacher(room, password)
+
+
+def _sign_in_student(room, name: str, code: str) -> None:
+    try:
+        student_id = room.sign_in(name, code)
+    except (ValueError, PermissionError) as error:
+        st.sidebar.error(str(error))
+        return
+    st.session_state[SIGNED_IN_KEY] = Student(student_id, room.workspace(student_id), classroom=True)
+    st.rerun()
+
+
+def _sign_in_teacher(room, password: str) -> None:
+    try:
+        room.check_teacher(password)
+    except PermissionError as error:
+        st.sidebar.error(str(error))
+        return
+    st.session_state[TEACHER_KEY] = True
+    st.rerun()
+
+
+def progress_box(lessons) -> None:
+    """Show, in the sidebar, how many exercises of each lesson the student has passed."""
+    student = current_student()
+    if student is None:
+        return
+    passed = passed_exercises(student)
+    total = sum(len(lesson.exercises) for lesson in lessons)
+    done = sum(1 for lesson in lessons for exercise in lesson.exercises if exercise in passed)
+    st.sidebar.markdown(f"**Your progress:** {done} of {total} exercises")
+    st.sidebar.progress(done / total if total else 0.0)
+    lines = []
+    for lesson in lessons:
+        if lesson.exercises:
+            count = sum(1 for exercise in lesson.exercises if exercise in passed)
+            mark = "✓" if count == len(lesson.exercises) else "·"
+            lines.append(f"{mark} {lesson.order}. {lesson.title}: {count}/{len(lesson.exercises)}")
+    st.sidebar.caption("  \n".join(lines))

@@ -1,0 +1,67 @@
+"""Lecture mode: a projector view of the demo poet's attention and its tokens, in large type.
+
+The lecturer types a line of verse and picks a token; every head of the chosen layer outlines
+that token's row. Model outputs are cached per line, so picking another token or layer only
+redraws the figure.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+import torch
+
+from course.figures import attention_grid, highlight_query
+from course.models import require_poet
+from course.token_view import chips_html, position_labels, token_label, token_pieces
+from reference.poet import Poet
+
+DEFAULT_LINE = "Shall I compare thee to a summer's day?"
+MAX_TOKENS = 48  # more panels' rows than this stop being legible from the back of a room
+# High contrast and large type for a projector; scoped to the main area so the sidebar stays usable.
+PROJECTOR_CSS = """
+<style>
+section.main, [data-testid="stMain"] { background: #000; color: #fff; }
+[data-testid="stMain"] h1 { font-size: 3.2rem; color: #fff; }
+[data-testid="stMain"] p, [data-testid="stMain"] label, [data-testid="stMain"] input { font-size: 1.7rem !important; }
+[data-testid="stMain"] input { background: #111 !important; color: #fff !important; }
+</style>
+"""
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def line_attention(_poet: Poet, text: str, poet_key: str) -> tuple[list[int], list[torch.Tensor]]:
+    """Run the poet once per line and poet; return the ids and each layer's weights (H, T, T)."""
+    poet = _poet
+    ids = poet.tokenizer.encode_ordinary(text)[-MAX_TOKENS:]
+    with torch.no_grad():
+        _, attention = poet.model.forward_with_attention(torch.tensor([ids]))
+    return ids, [layer[0] for layer in attention]
+
+
+def lecture_page() -> None:
+    """Render Lecture mode."""
+    st.html(PROJECTOR_CSS)
+    st.title("Where does the poet look?")
+    text = st.text_input("A line of verse", value=DEFAULT_LINE, key="lecture.text")
+    if not text.strip():
+        st.info("Type a line of verse to begin.")
+        st.stop()
+    poet = require_poet()
+    if len(poet.tokenizer.encode_ordinary(text)) > MAX_TOKENS:
+        st.warning(f"Showing the last {MAX_TOKENS} tokens, so that every row stays readable on a projector.")
+    ids, attention = line_attention(poet, text, f"{poet.model.config}{poet.info.get('step')}")
+    labels = position_labels([token_label(poet.tokenizer.token_bytes(token_id)) for token_id in ids])
+    st.html(chips_html(token_pieces(ids, poet.tokenizer.token_bytes, set())).replace("font-size:1.15rem", "font-size:2rem"))
+
+    left, right = st.columns([1, 3])
+    layer = left.radio("Layer", range(1, len(attention) + 1), horizontal=True, key="lecture.layer")
+    query = right.select_slider("Token", options=list(range(len(ids))), value=len(ids) - 1,
+                                format_func=lambda position: labels[position], key="lecture.token")
+    figure = attention_grid(attention[layer - 1], labels, title=f"Layer {layer}: every head, row of {labels[query]}")
+    highlight_query(figure, query, len(ids))
+    figure.update_layout(font=dict(size=22), paper_bgcolor="#fff")
+    st.plotly_chart(figure, theme=None, key="lecture.grid")
+
+
+if __name__ == "__main__":
+    lecture_page()
