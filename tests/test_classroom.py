@@ -1,0 +1,216 @@
+"""Classroom mode: sign-in, name rules, workspaces, saving code, authorization and checks."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from grader.catalog import BY_ID
+from grader.classroom import (SIGN_IN_FAILED, AccessDenied, Classroom, SignInFailed, hash_secret, local_identity,
+                              normalize_student_id, verify_secret)
+from grader.gradebook import Gradebook, default_url
+from grader.notebooks import imports_source, solution_source
+from grader.pool import WorkerPool
+
+CLASS_CODE = "poem-42"
+TEACHER_PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def classroom(tmp_path):
+    with Gradebook(default_url(tmp_path)) as book:
+        room = Classroom(tmp_path, book)
+        room.configure(CLASS_CODE, TEACHER_PASSWORD)
+        yield room
+
+
+def solved_lesson_file(exercise_id: str) -> str:
+    """A lesson file whose `exercise_id` is the reference solution, as the notebooks build it."""
+    function = BY_ID[exercise_id].reference
+    return imports_source(function) + "\n\n\n" + solution_source(function) + "\n"
+
+
+def test_normalize_student_id_example():
+    assert normalize_student_id("  Ada  Lovelace ") == "ada-lovelace"
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("Ada", "ada"),
+    ("Jean-Luc Picard", "jean-luc-picard"),
+    ("Zoë Ölmez", "zoë-ölmez"),
+    ("李雷", "李雷"),
+    ("o'brien_2", "o-brien-2"),
+])
+def test_normalize_student_id_keeps_letters(name, expected):
+    assert normalize_student_id(name) == expected
+
+
+@pytest.mark.parametrize("name", ["", "   ", "../teacher", "a/b", "a\\b", "x" * 41, "tab\x07bell", "!!!", "..."])
+def test_normalize_student_id_rejects(name):
+    with pytest.raises(ValueError, match="name"):
+        normalize_student_id(name)
+
+
+def test_secret_hash_salted_and_verifiable():
+    first, second = hash_secret("poem-42"), hash_secret("poem-42")
+    assert first != second
+    assert first.startswith("scrypt$")
+    assert "poem-42" not in first
+    assert verify_secret("poem-42", first)
+    assert not verify_secret("poem-43", first)
+
+
+def test_configure_stores_only_hashes(classroom):
+    stored = [classroom.gradebook.find_setting(key) for key in
+              ("classroom.class_code_hash", "classroom.teacher_password_hash")]
+    assert all(value.startswith("scrypt$") for value in stored)
+    assert not any(CLASS_CODE in value or TEACHER_PASSWORD in value for value in stored)
+
+
+def test_configure_rejects_short_secrets(classroom):
+    with pytest.raises(ValueError, match="at least 4"):
+        classroom.configure("abc", TEACHER_PASSWORD)
+    with pytest.raises(ValueError, match="at least 8"):
+        classroom.configure(CLASS_CODE, "short")
+
+
+def test_secrets_never_logged(tmp_path, caplog):
+    with caplog.at_level(logging.DEBUG):
+        with Gradebook(default_url(tmp_path)) as book:
+            room = Classroom(tmp_path, book)
+            room.configure(CLASS_CODE, TEACHER_PASSWORD)
+            room.sign_in_teacher(CLASS_CODE, TEACHER_PASSWORD)
+            with pytest.raises(SignInFailed):
+                room.sign_in_teacher(CLASS_CODE, "wrong password")
+    assert caplog.records
+    assert not any(CLASS_CODE in r.getMessage() or TEACHER_PASSWORD in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("code, password", [
+    ("wrong-code", TEACHER_PASSWORD),
+    (CLASS_CODE, "wrong password"),
+    ("wrong-code", "wrong password"),
+])
+def test_teacher_sign_in_same_message_for_any_wrong_part(classroom, code, password):
+    with pytest.raises(SignInFailed) as raised:
+        classroom.sign_in_teacher(code, password)
+    assert str(raised.value) == SIGN_IN_FAILED
+
+
+def test_student_wrong_code_same_message(classroom):
+    with pytest.raises(SignInFailed) as raised:
+        classroom.sign_in_student("Ada", "wrong-code")
+    assert str(raised.value) == SIGN_IN_FAILED
+
+
+def test_sign_in_before_configure_fails(tmp_path):
+    with Gradebook(default_url(tmp_path)) as book:
+        with pytest.raises(SignInFailed):
+            Classroom(tmp_path, book).sign_in_student("Ada", CLASS_CODE)
+
+
+def test_student_workspace_copied_from_stubs(classroom, tmp_path):
+    ada = classroom.sign_in_student("Ada Lovelace", CLASS_CODE)
+    assert ada.workspace.root == tmp_path / "course_data" / "workspaces" / "ada-lovelace"
+    stub = (classroom.stubs / "lesson04_attention.py").read_text()
+    assert classroom.load_code(ada, "softmax") == stub
+    assert classroom.gradebook.find_student("ada-lovelace")["first_name"] == "Ada Lovelace"
+
+
+def test_saved_code_survives_restart_and_sign_in(classroom, tmp_path):
+    ada = classroom.sign_in_student("Ada", CLASS_CODE)
+    classroom.save_code(ada, "softmax", "# version 1\n")
+    with Gradebook(default_url(tmp_path)) as book:
+        again = Classroom(tmp_path, book).sign_in_student("ada", CLASS_CODE)
+        assert Classroom(tmp_path, book).load_code(again, "softmax") == "# version 1\n"
+
+
+def test_save_keeps_every_previous_version(classroom):
+    ada = classroom.sign_in_student("Ada", CLASS_CODE)
+    stub = classroom.load_code(ada, "softmax")
+    for version in ("# v1\n", "# v2\n", "# v3\n"):
+        classroom.save_code(ada, "softmax", version)
+    kept = sorted(p.read_text() for p in (ada.workspace.history / "lesson04_attention").iterdir())
+    assert kept == sorted([stub, "# v1\n", "# v2\n"])
+    assert classroom.load_code(ada, "softmax") == "# v3\n"
+    assert not [p for p in ada.workspace.exercises.iterdir() if p.name.startswith(".")]
+
+
+def test_save_rejects_oversized_code(classroom):
+    ada = classroom.sign_in_student("Ada", CLASS_CODE)
+    with pytest.raises(ValueError, match="bytes"):
+        classroom.save_code(ada, "softmax", "#" * (256 * 1024 + 1))
+
+
+def test_save_rejects_unknown_exercise(classroom):
+    ada = classroom.sign_in_student("Ada", CLASS_CODE)
+    with pytest.raises(ValueError, match="no_such"):
+        classroom.save_code(ada, "no_such", "")
+
+
+def test_student_cannot_read_or_write_another_workspace(classroom):
+    ada = classroom.sign_in_student("Ada", CLASS_CODE)
+    bob = classroom.sign_in_student("Bob", CLASS_CODE)
+    classroom.save_code(bob, "softmax", "# bob's secret\n")
+    with pytest.raises(AccessDenied):
+        classroom.load_code(ada, "softmax", student_id="bob")
+    with pytest.raises(AccessDenied):
+        classroom.save_code(ada, "softmax", "# overwritten\n", student_id="bob")
+    with pytest.raises(AccessDenied):
+        classroom.progress(ada, student_id="bob")
+    assert classroom.load_code(bob, "softmax") == "# bob's secret\n"
+
+
+def test_student_cannot_open_dashboard(classroom):
+    ada = classroom.sign_in_student("Ada", CLASS_CODE)
+    with pytest.raises(AccessDenied, match="teacher"):
+        classroom.require_teacher(ada)
+    classroom.require_teacher(classroom.sign_in_teacher(CLASS_CODE, TEACHER_PASSWORD))
+
+
+def test_teacher_reads_any_workspace(classroom):
+    bob = classroom.sign_in_student("Bob", CLASS_CODE)
+    classroom.save_code(bob, "softmax", "# bob\n")
+    teacher = classroom.sign_in_teacher(CLASS_CODE, TEACHER_PASSWORD)
+    assert classroom.load_code(teacher, "softmax", student_id="bob") == "# bob\n"
+
+
+@pytest.mark.slow
+def test_check_grades_workspace_and_records_attempt(classroom):
+    ada = classroom.sign_in_student("Ada", CLASS_CODE)
+    with WorkerPool(size=1, hidden_paths=classroom.hidden_paths()) as pool:
+        stub_result = classroom.check(ada, "softmax", pool)
+        classroom.save_code(ada, "softmax", solved_lesson_file("softmax"))
+        solved_result = classroom.check(ada, "softmax", pool)
+    assert stub_result.earned == 0
+    assert solved_result.passed
+    attempts = classroom.progress(ada)
+    assert [a.earned for a in attempts] == [0, solved_result.points]
+    assert classroom.gradebook.find_scores("ada")["softmax"] == (solved_result.points, solved_result.points)
+
+
+def test_local_identity_uses_checkout(tmp_path):
+    (tmp_path / "exercises").mkdir()
+    (tmp_path / "exercises" / "lesson04_attention.py").write_text("# mine\n")
+    with Gradebook(default_url(tmp_path)) as book:
+        room = Classroom(tmp_path, book)
+        me = local_identity(tmp_path)
+        assert room.load_code(me, "softmax") == "# mine\n"
+        room.save_code(me, "softmax", "# changed\n")
+        assert (tmp_path / "exercises" / "lesson04_attention.py").read_text() == "# changed\n"
+
+
+@pytest.mark.slow
+def test_check_hides_other_workspaces_from_student_code(classroom):
+    ada = classroom.sign_in_student("Ada", CLASS_CODE)
+    bob = classroom.sign_in_student("Bob", CLASS_CODE)
+    classroom.save_code(bob, "softmax", "BOB_SECRET = 1\n")
+    target = bob.workspace.root / "exercises" / "lesson04_attention.py"
+    spying = solved_lesson_file("softmax").replace(
+        "    ### BEGIN SOLUTION", f"    print(open({str(target)!r}).read())\n    ### BEGIN SOLUTION", 1)
+    classroom.save_code(ada, "softmax", spying)
+    with WorkerPool(size=1, hidden_paths=classroom.hidden_paths()) as pool:
+        result = classroom.check(ada, "softmax", pool)
+    assert result.earned == 0
+    assert not any("BOB_SECRET" in check.message for check in result.checks)
