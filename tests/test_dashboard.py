@@ -1,0 +1,164 @@
+"""The dashboard's data and figures: score matrix, common mistakes, timeline, poets, exports."""
+
+from __future__ import annotations
+
+import io
+import math
+import zipfile
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from nbgrader.plugins.export import CsvExportPlugin
+
+from course.dashboard_figures import attempt_timeline, progress_heatmap
+from grader.catalog import EXERCISES
+from grader.classroom import AccessDenied, Classroom
+from grader.dashboard import (EXPORT_COLUMNS, PoetStatus, export_csv, failing_checks, poet_states, read_poet_status,
+                              score_matrix, shown_hints, timeline, workspace_zip, write_poet_status)
+from grader.gradebook import Gradebook, default_url
+from tests.test_gradebook import make_result
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+
+
+def failing(exercise_id: str, hints=()):
+    """A result whose first check passes and all others fail with a wrong value."""
+    full = make_result(exercise_id)
+    return make_result(exercise_id, [full.checks[0].points] + [0] * (len(full.checks) - 1), hints=hints)
+
+
+@pytest.fixture
+def book(tmp_path):
+    with Gradebook(default_url(tmp_path)) as gradebook:
+        gradebook.add_attempt("ada", failing("softmax", ["subtract the max"]), "a1", created_at=START)
+        gradebook.add_attempt("ada", make_result("softmax"), "a2", created_at=START + timedelta(minutes=3))
+        gradebook.add_attempt("bob", failing("softmax", ["subtract the max"]), "b1", created_at=START + timedelta(minutes=1))
+        gradebook.add_attempt("bob", failing("merge"), "b2", created_at=START + timedelta(minutes=2))
+        yield gradebook
+
+
+def test_score_matrix_best_fraction(book):
+    matrix = score_matrix(book.find_attempts())
+    softmax_points = make_result("softmax").points
+    assert list(matrix.index) == ["ada", "bob"]
+    assert list(matrix.columns) == [exercise.id for exercise in EXERCISES]
+    assert matrix.loc["ada", "softmax"] == 1.0
+    assert matrix.loc["bob", "softmax"] == pytest.approx(failing("softmax").earned / softmax_points)
+    assert math.isnan(matrix.loc["ada", "merge"])
+
+
+def test_score_matrix_lists_students_without_attempts(book):
+    matrix = score_matrix(book.find_attempts(), students=["ada", "bob", "cy"])
+    assert matrix.loc["cy"].isna().all()
+
+
+def test_failing_checks_counts_failures_and_students(book):
+    table = failing_checks(book.find_attempts())
+    top = table.iloc[0]
+    assert top["exercise"] == "softmax"
+    assert top["failures"] == 2
+    assert top["students"] == 2
+    assert top["cause"] == "values"
+    merge_rows = table[table["exercise"] == "merge"]
+    assert set(merge_rows["failures"]) == {1}
+
+
+def test_failing_checks_skip_unwritten_code(tmp_path):
+    with Gradebook(default_url(tmp_path)) as gradebook:
+        result = make_result("merge", [0] * len(make_result("merge").checks))
+        for check in result.checks:
+            check.cause = "not_implemented"
+        gradebook.add_attempt("ada", result, "stub")
+        assert failing_checks(gradebook.find_attempts()).empty
+
+
+def test_shown_hints_counts(book):
+    table = shown_hints(book.find_attempts())
+    assert table.to_dict("records") == [{"exercise": "softmax", "hint": "subtract the max", "times": 2, "students": 2}]
+
+
+def test_timeline_orders_by_time(book):
+    table = timeline(book.find_attempts())
+    assert list(table["student"]) == ["ada", "bob", "bob", "ada"]
+    assert list(timeline(book.find_attempts(), "ada")["passed"]) == [False, True]
+
+
+def test_poet_status_roundtrip(tmp_path):
+    status = PoetStatus(state="training", step=120, max_steps=600, loss=2.31, updated_at="2026-03-02T09:05:00+00:00")
+    write_poet_status(tmp_path, status)
+    assert read_poet_status(tmp_path) == status
+
+
+def test_poet_status_missing_or_broken(tmp_path):
+    assert read_poet_status(tmp_path).state == "not started"
+    (tmp_path / "poet_status.json").write_text("{not json")
+    broken = read_poet_status(tmp_path)
+    assert broken.state == "not started"
+    assert "unreadable" in broken.message
+
+
+def test_poet_status_rejects_unknown_state(tmp_path):
+    with pytest.raises(ValueError, match="sleeping"):
+        write_poet_status(tmp_path, PoetStatus(state="sleeping"))
+
+
+def test_poet_states_one_row_per_student(tmp_path, book):
+    room = Classroom(tmp_path, book)
+    (room.workspaces / "ada").mkdir(parents=True)
+    write_poet_status(room.workspaces / "ada", PoetStatus(state="trained", step=600, max_steps=600))
+    table = poet_states(room, ["ada", "bob"])
+    assert list(table["state"]) == ["trained", "not started"]
+
+
+def test_export_csv_matches_nbgrader_export(book, tmp_path):
+    book.update_or_create_student("ada", first_name="Ada", last_name="Lovelace", email="ada@example.org")
+    ours = export_csv(book)
+    theirs_path = tmp_path / "nbgrader.csv"
+    CsvExportPlugin(to=str(theirs_path)).export(book.nbgrader)
+    assert ours == theirs_path.read_text()
+
+
+def test_export_csv_columns_and_values(book):
+    lines = export_csv(book).splitlines()
+    assert tuple(lines[0].split(",")) == EXPORT_COLUMNS
+    rows = [dict(zip(EXPORT_COLUMNS, line.split(","))) for line in lines[1:]]
+    ada_lesson4 = next(r for r in rows if r["student_id"] == "ada" and r["assignment"] == "lesson04")
+    assert float(ada_lesson4["raw_score"]) == make_result("softmax").points
+    assert float(ada_lesson4["score"]) == make_result("softmax").points
+    lesson4_points = sum(make_result(e.id).points for e in EXERCISES if e.lesson == 4)
+    assert float(ada_lesson4["max_score"]) == lesson4_points
+    ada_lesson2 = next(r for r in rows if r["student_id"] == "ada" and r["assignment"] == "lesson02")
+    assert ada_lesson2["timestamp"] == ""
+    assert float(ada_lesson2["score"]) == 0.0
+    assert len(rows) == 2 * len({e.lesson for e in EXERCISES})
+
+
+def test_workspace_zip_access(tmp_path, book):
+    room = Classroom(tmp_path, book)
+    room.configure("poem-42", "correct horse battery")
+    ada = room.sign_in_student("Ada", "poem-42")
+    room.sign_in_student("Bob", "poem-42")
+    room.save_code(ada, "softmax", "# ada's code\n")
+    teacher = room.sign_in_teacher("poem-42", "correct horse battery")
+    with zipfile.ZipFile(io.BytesIO(workspace_zip(room, teacher, "ada"))) as archive:
+        assert archive.read("ada/exercises/lesson04_attention.py") == b"# ada's code\n"
+        assert any(name.startswith("ada/history/lesson04_attention/") for name in archive.namelist())
+    assert workspace_zip(room, ada)
+    with pytest.raises(AccessDenied):
+        workspace_zip(room, ada, "bob")
+
+
+def test_progress_heatmap_cells(book):
+    matrix = score_matrix(book.find_attempts())
+    figure = progress_heatmap(matrix)
+    heatmap = figure.data[0]
+    assert list(heatmap.y) == ["ada", "bob"]
+    assert heatmap.z[0][list(matrix.columns).index("softmax")] == 1.0
+    assert "not tried" in heatmap.text[0][list(matrix.columns).index("merge")]
+
+
+def test_attempt_timeline_traces(book):
+    figure = attempt_timeline(timeline(book.find_attempts()))
+    passed, not_passed = figure.data
+    assert len(passed.x) == 1
+    assert len(not_passed.x) == 3
