@@ -81,9 +81,14 @@ def main() -> None:
     page = st.navigation(sections)
 
     sign_in_box()
-    progress_box(lessons)
+    progress_slot = st.sidebar.container()
     show_poet_summary()
-    page.run()
+    try:
+        page.run()
+    finally:
+        # Drawn after the page, so that a Check on this run already counts.
+        with progress_slot:
+            progress_box(lessons)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -146,6 +147,9 @@ class StudioManager:
         self._lock = threading.Lock()
         self._runs: dict[str, TrainingRun] = {}
         self._scratch = Path(tempfile.mkdtemp(prefix="poet-studio-"))
+        # bwrap's --die-with-parent ends a process when the thread that started it exits, and a
+        # Streamlit rerun's thread ends with the rerun, so one long-lived thread starts them all.
+        self._launcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="studio-launcher")
 
     def run_of(self, student_id: str) -> TrainingRun | None:
         """Return the student's latest training, running or not."""
@@ -211,6 +215,9 @@ class StudioManager:
         shutil.rmtree(self._scratch, ignore_errors=True)
 
     def _launch(self, folder: Path, settings: StudioSettings) -> subprocess.Popen:
+        return self._launcher.submit(self._spawn, folder, settings).result()
+
+    def _spawn(self, folder: Path, settings: StudioSettings) -> subprocess.Popen:
         python = [sys.executable, "-I", "-c",
                   f"import sys; sys.path.insert(0, {str(REPOSITORY)!r}); from course.studio import main; main()"]
         command = self._bwrap_arguments(folder) + ["--"] + python if self.sandboxed else python

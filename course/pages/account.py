@@ -7,6 +7,7 @@ While that module is missing, classroom mode says so and local mode works as bef
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import streamlit as st
 
@@ -20,13 +21,18 @@ SIGNED_IN_KEY = "student.signed_in"
 TEACHER_KEY = "student.teacher"
 
 
-@st.cache_resource(show_spinner=False)
 def classroom():
-    """Open the classroom once per server, or return None while `grader.classroom` is missing."""
+    """Return the course folder's classroom, or None while `grader.classroom` is missing."""
+    return open_classroom(str(course_dir()))
+
+
+@st.cache_resource(show_spinner=False)
+def open_classroom(folder: str):
+    """Open the classroom of one course folder once per server process."""
     module = optional_module("grader.classroom")
     if module is None:
         return None
-    return module.Classroom(course_dir())
+    return module.Classroom(Path(folder))
 
 
 def is_teacher() -> bool:
@@ -85,19 +91,19 @@ def _sign_in_teacher(room, password: str) -> None:
 
 
 def progress_box(lessons) -> None:
-    """Show, in the sidebar, how many exercises of each lesson the student has passed."""
+    """Show, in the current container, how many exercises of each lesson the student has passed."""
     student = current_student()
     if student is None:
         return
     passed = passed_exercises(student)
     total = sum(len(lesson.exercises) for lesson in lessons)
     done = sum(1 for lesson in lessons for exercise in lesson.exercises if exercise in passed)
-    st.sidebar.markdown(f"**Your progress:** {done} of {total} exercises")
-    st.sidebar.progress(done / total if total else 0.0)
+    st.markdown(f"**Your progress:** {done} of {total} exercises")
+    st.progress(done / total if total else 0.0)
     lines = []
     for lesson in lessons:
         if lesson.exercises:
             count = sum(1 for exercise in lesson.exercises if exercise in passed)
             mark = "✓" if count == len(lesson.exercises) else "·"
             lines.append(f"{mark} {lesson.order}. {lesson.title}: {count}/{len(lesson.exercises)}")
-    st.sidebar.caption("  \n".join(lines))
+    st.caption("  \n".join(lines))

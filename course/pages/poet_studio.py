@@ -63,6 +63,7 @@ def poet_studio_page() -> None:
     if start_column.button("Train my poet", type="primary", key="studio.start", disabled=bool(run and run.running)):
         try:
             run = manager.start(student.id, factory, pieces, settings, data)
+            st.session_state["studio.run"] = run
         except (StudioBusy, ValueError) as error:
             st.warning(str(error))
     note_column.caption(f"Training {manager.sandbox_note}; at most {manager.max_concurrent} poets train at once on this server.")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -67,20 +68,36 @@ def classroom_mode() -> bool:
     return bool(os.environ.get(CLASSROOM_VARIABLE))
 
 
+@st.cache_resource(show_spinner=False)
+def grading_threads() -> ThreadPoolExecutor:
+    """Return the server's long-lived threads that start grader workers and run checks.
+
+    bwrap's --die-with-parent kills a worker when the *thread* that started it exits, and
+    Streamlit runs each rerun in a thread that ends with the rerun. Workers started from these
+    threads stay warm between reruns.
+    """
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="grader")
+
+
 @st.cache_resource(show_spinner="Starting the grader ...")
-def grader_pool() -> WorkerPool:
-    """Start one warm pool of sandboxed grader workers for the whole server."""
-    hidden = (course_dir() / "course_data",)
-    return WorkerPool(size=2, hidden_paths=tuple(path for path in hidden if path.is_dir()))
+def grader_pool(folder: str) -> WorkerPool:
+    """Start one warm pool of sandboxed grader workers per course folder, for the whole server."""
+    hidden = tuple(path for path in (Path(folder) / "course_data",) if path.is_dir())
+    return grading_threads().submit(WorkerPool, size=2, hidden_paths=hidden).result()
+
+
+def gradebook():
+    """Return the course folder's gradebook, or None while `grader.gradebook` is missing."""
+    return open_gradebook(str(course_dir()))
 
 
 @st.cache_resource(show_spinner="Opening the gradebook ...")
-def gradebook():
-    """Open the gradebook once per server, or return None when `grader.gradebook` is missing."""
+def open_gradebook(folder: str):
+    """Open the gradebook of one course folder once per server process."""
     module = optional_module("grader.gradebook")
     if module is None:
         return None
-    return module.Gradebook(module.default_url(course_dir()))
+    return module.Gradebook(module.default_url(Path(folder)))
 
 
 def current_student() -> Student | None:
@@ -113,7 +130,8 @@ def check_exercises(student: Student, exercise_ids: list[str]) -> list[ExerciseR
     files = workspace_files(student)
     if not files:
         raise FileNotFoundError(f"no exercises/ folder in {student.workspace}; copy the stubs there first")
-    results = grade(exercise_ids, files, grader_pool())
+    pool = grader_pool(str(course_dir()))
+    results = grading_threads().submit(grade, exercise_ids, files, pool).result()
     record_attempts(student, results, files)
 
     stored = st.session_state.setdefault(RESULTS_KEY, {})
