@@ -1,0 +1,141 @@
+"""The nbgrader assignments: notebook layout, and generate_assignment -> autograde -> gradebook."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.catalog import BY_ID, EXERCISES
+from grader.gradebook import Gradebook
+from grader.grading import grade
+from grader.notebook_checks import module_source
+from grader.notebooks import assignment_name, build_notebook, check_cell_name, planned_cells, write_source
+from grader.pool import WorkerPool
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+
+
+def test_assignment_name_example():
+    assert assignment_name(4) == "lesson04"
+
+
+def test_check_cell_name_example():
+    assert check_cell_name(3) == "check-3"
+
+
+def test_module_source_example():
+    history = ["", "from __future__ import annotations\nx = 1", "assert_check  # from grader.notebook_checks import"]
+    assert module_source(history) == "from __future__ import annotations\n\nx = 1"
+
+
+def test_module_source_drops_cells_that_do_not_compile():
+    assert module_source(["def f(:\n", "y = 2"]) == "from __future__ import annotations\n\ny = 2"
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)
+def test_notebook_graded_cells_match_checks(exercise):
+    notebook = build_notebook(exercise)
+    graded = [c.metadata["nbgrader"] for c in notebook.cells if c.metadata["nbgrader"]["grade"]]
+    planned = [c for c in planned_cells(exercise) if c.points is not None]
+    assert [g["grade_id"] for g in graded] == [check_cell_name(i) for i in range(len(planned))]
+    assert [g["points"] for g in graded] == [c.points for c in planned]
+    solutions = [c for c in notebook.cells if c.metadata["nbgrader"]["solution"]]
+    assert len(solutions) == 1
+    assert BEGIN in solutions[0].source and END in solutions[0].source
+    nbformat.validate(notebook)
+
+
+@pytest.mark.slow
+def test_every_solution_notebook_passes_grader(tmp_path):
+    """The solution cells, joined as a test cell joins them, pass every check of their exercise."""
+    paths = write_source(tmp_path)
+    assert len(paths) == len(EXERCISES)
+    lesson_cells: dict[str, list[str]] = {}
+    for path in paths:
+        notebook = nbformat.read(path, as_version=4)
+        lesson_cells.setdefault(BY_ID[path.stem].stub_path, []).extend(
+            c.source for c in notebook.cells if c.cell_type == "code")
+    # One lesson file per lesson, as a student's exercises/ folder has, so one grading job covers all.
+    files = {"exercises/__init__.py": "", **{path: module_source(cells) for path, cells in lesson_cells.items()}}
+    with WorkerPool(size=1, sandbox=False) as pool:
+        results = grade([path.stem for path in paths], files, pool)
+    failures = {r.id: [c.message for c in r.checks if c.earned < c.points] for r in results if not r.passed}
+    assert failures == {}
+
+
+def _environment(tmp_path: Path) -> dict[str, str]:
+    """PATH with this venv's bin (nbgrader runs `alembic`), the repository importable, and a
+    python3 kernel spec that points at this interpreter."""
+    kernel = tmp_path / "jupyter" / "kernels" / "python3"
+    kernel.mkdir(parents=True)
+    (kernel / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3", "language": "python"}))
+    environment = dict(os.environ)
+    environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment.get('PATH', '')}"
+    environment["PYTHONPATH"] = f"{REPOSITORY}{os.pathsep}{environment.get('PYTHONPATH', '')}"
+    environment["JUPYTER_PATH"] = str(tmp_path / "jupyter")
+    environment["JUPYTER_CONFIG_DIR"] = str(tmp_path / "jupyter-config")  # ignore the machine's own config
+    return environment
+
+
+def _nbgrader(course: Path, environment: dict, *arguments: str) -> None:
+    command = [sys.executable, "-m", "nbgrader", *arguments, f"--CourseDirectory.root={course}",
+               f"--CourseDirectory.db_url=sqlite:///{course / 'gradebook.db'}"]
+    completed = subprocess.run(command, cwd=course, env=environment, capture_output=True, text=True, timeout=240)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+
+
+def _completed(student_notebook: nbformat.NotebookNode, source_notebook: nbformat.NotebookNode):
+    """The student version with its solution cell replaced by the teacher's solution."""
+    solution = next(c.source for c in source_notebook.cells if c.metadata["nbgrader"]["solution"])
+    for cell in student_notebook.cells:
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = "\n".join(line for line in solution.splitlines() if line.strip() not in (BEGIN, END))
+    return student_notebook
+
+
+@pytest.mark.slow
+def test_generate_autograde_writes_same_gradebook(tmp_path):
+    course = tmp_path / "course"
+    write_source(course)
+    solved, unsolved = "utf8_bytes", "char_encode"  # lesson 1: one notebook filled in, one left as given
+    lesson = assignment_name(BY_ID[solved].lesson)
+    database = f"sqlite:///{course / 'gradebook.db'}"
+
+    # Classroom mode wrote an attempt before the teacher generated the assignment.
+    source_text = module_source([c.source for c in nbformat.read(
+        course / "source" / lesson / f"{solved}.ipynb", as_version=4).cells if c.cell_type == "code"])
+    with WorkerPool(size=1, sandbox=False) as pool:
+        direct = grade([solved], {"exercises/__init__.py": "", BY_ID[solved].stub_path: source_text}, pool)[0]
+    with Gradebook(database) as book:
+        book.add_attempt("ada", direct, source_text)
+
+    environment = _environment(tmp_path)
+    _nbgrader(course, environment, "generate_assignment", lesson, "--force")
+    released = nbformat.read(course / "release" / lesson / f"{solved}.ipynb", as_version=4)
+    student_solution = next(c.source for c in released.cells if c.metadata["nbgrader"].get("solution"))
+    assert "raise NotImplementedError" in student_solution
+    assert "encode(" not in student_solution
+
+    submitted = course / "submitted" / "bob" / lesson
+    submitted.mkdir(parents=True)
+    source = nbformat.read(course / "source" / lesson / f"{solved}.ipynb", as_version=4)
+    nbformat.write(_completed(released, source), submitted / f"{solved}.ipynb")
+    nbformat.write(nbformat.read(course / "release" / lesson / f"{unsolved}.ipynb", as_version=4),
+                   submitted / f"{unsolved}.ipynb")
+    _nbgrader(course, environment, "autograde", lesson, "--force", "--ExecutePreprocessor.kernel_name=python3",
+              "--ExecutePreprocessor.timeout=120")
+
+    with Gradebook(database) as book:
+        bob, ada = book.find_scores("bob"), book.find_scores("ada")
+    assert bob[solved] == (direct.points, direct.points)
+    assert bob[solved] == ada[solved]
+    assert bob[unsolved][0] == 0.0
