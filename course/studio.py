@@ -30,6 +30,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -111,6 +112,8 @@ class TrainingRun:
     evaluations: list[dict] = field(default_factory=list)
     started: float = field(default_factory=time.time)
     process: subprocess.Popen | None = None
+    # Called from the reading thread after each validation pass and when the run ends.
+    on_change: Callable[[TrainingRun], None] | None = None
 
     @property
     def running(self) -> bool:
@@ -157,7 +160,7 @@ class StudioManager:
             return self._runs.get(student_id)
 
     def start(self, student_id: str, factory: PoetFactory, pieces: dict[str, str], settings: StudioSettings,
-              data: dict) -> TrainingRun:
+              data: dict, on_change: Callable[[TrainingRun], None] | None = None) -> TrainingRun:
         """Start a training of the student's assembled poet on `data` (tokenizer, train and val tokens)."""
         with self._lock:
             current = self._runs.get(student_id)
@@ -167,7 +170,7 @@ class StudioManager:
                 raise StudioBusy(f"the server already trains {self.max_concurrent} poets, its limit; "
                                  f"try again in a minute")
             folder = Path(tempfile.mkdtemp(dir=self._scratch, prefix="run-"))
-            run = TrainingRun(student_id, folder, settings, pieces)
+            run = TrainingRun(student_id, folder, settings, pieces, on_change=on_change)
             self._runs[student_id] = run
 
         try:
@@ -244,7 +247,10 @@ class StudioManager:
         stop_deadline = None
         try:
             for line in _lines(run.process, lambda: deadline):
-                _apply_event(run, json.loads(line))
+                event = json.loads(line)
+                _apply_event(run, event)
+                if event.get("event") == "eval":
+                    _notify(run)
                 if (run.folder / STOP_FILE).exists() and stop_deadline is None:
                     stop_deadline = time.monotonic() + STOP_GRACE_S
                     deadline = min(deadline, stop_deadline)
@@ -262,6 +268,16 @@ class StudioManager:
         finally:
             self._slots.release()
             logger.info("training of student %s ended: %s %s", run.student_id, run.status, run.message)
+            _notify(run)
+
+
+def _notify(run: TrainingRun) -> None:
+    if run.on_change is None:
+        return
+    try:
+        run.on_change(run)
+    except Exception as error:  # noqa: BLE001 - a failing observer must not end the training's bookkeeping
+        logger.error("status callback for student %s failed: %s", run.student_id, error)
 
 
 def _lines(process: subprocess.Popen, deadline):

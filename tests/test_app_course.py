@@ -205,3 +205,89 @@ def test_studio_starts_and_stops_training(monkeypatch, tmp_path):
     app.run()
     assert not app.exception
     assert any("Training stopped" in info.value for info in app.info)
+
+
+# ---------------------------------------------------------------------------------------------
+# classroom mode
+
+CLASS_CODE = "sea-shanty"
+TEACHER_PASSWORD = "lighthouse-keeper"
+# A student's softmax, written independently of the reference; a fully masked row gives zeros.
+SOFTMAX_BODY = (
+    "    peak = x.amax(dim=dim, keepdim=True).nan_to_num(neginf=0.0)\n"
+    "    exp = (x - peak).exp()\n"
+    "    return exp / exp.sum(dim=dim, keepdim=True).clamp_min(1e-30)\n"
+)
+
+
+@pytest.fixture
+def classroom_course(monkeypatch, tmp_path):
+    """A configured classroom in tmp_path, with the plain text editor so AppTest can type in it."""
+    from course.pages import exercise_panel
+    from grader.classroom import Classroom
+    from grader.gradebook import Gradebook, default_url
+
+    course = tmp_path / "course"
+    monkeypatch.setenv(COURSE_DIR_VARIABLE, str(course))
+    monkeypatch.setenv("LLM_FROM_SCRATCH_CLASSROOM", "1")
+    monkeypatch.setattr(exercise_panel, "st_ace", None)
+    with Gradebook(default_url(course)) as book:
+        Classroom(course, book).configure(CLASS_CODE, TEACHER_PASSWORD)
+    return course
+
+
+def sign_in_student(name: str) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=120).run()
+    app.text_input(key="account.name").input(name)
+    app.text_input(key="account.class_code").input(CLASS_CODE)
+    app.button(key="account.sign_in").click().run()
+    assert not app.exception, [item.value for item in app.exception]
+    return app
+
+
+def test_classroom_wrong_code_rejected(classroom_course):
+    app = AppTest.from_file(APP, default_timeout=120).run()
+    app.text_input(key="account.name").input("Ada")
+    app.text_input(key="account.class_code").input("wrong-code")
+    app.button(key="account.sign_in").click().run()
+    assert any("Sign-in failed" in error.value for error in app.sidebar.error)
+    switch_to(app, "lesson-attention")
+    assert any("Sign in with your name" in info.value for info in app.info)
+
+
+def test_classroom_edit_saves_and_checks(classroom_course):
+    app = sign_in_student("Ada Lovelace")
+    switch_to(app, "lesson-attention")
+    editor = app.text_area(key="lesson.attention.editor.exercises/lesson04_attention.py")
+    solved = editor.value.replace('    raise NotImplementedError("write softmax here")\n', SOFTMAX_BODY)
+    assert solved != editor.value
+    editor.input(solved).run()
+    assert not app.exception, [item.value for item in app.exception]
+
+    workspace = classroom_course / "course_data" / "workspaces" / "ada-lovelace"
+    assert (workspace / "exercises" / "lesson04_attention.py").read_text() == solved
+    assert list((workspace / "history").rglob("*.py")), "the stub version was not kept"
+
+    app.button(key="lesson.attention.check.softmax").click().run()
+    assert app.session_state["student.results"]["softmax"].passed
+
+
+def test_teacher_dashboard_shows_class(classroom_course):
+    student = sign_in_student("Grace Hopper")
+    switch_to(student, "lesson-attention")
+    student.button(key="lesson.attention.check.softmax").click().run()
+
+    app = AppTest.from_file(APP, default_timeout=120).run()
+    with pytest.raises(ValueError):
+        app.switch_page("course/pages/teacher.py")  # not in the navigation before the teacher signs in
+    app.text_input(key="account.teacher_class_code").input(CLASS_CODE)
+    app.text_input(key="account.teacher_password").input(TEACHER_PASSWORD)
+    app.button(key="account.teacher_sign_in").click().run()
+    switch_to(app, "course/pages/teacher.py")
+    assert not app.exception, [item.value for item in app.exception]
+
+    heatmap = plotly_specs(app)[0]
+    assert "grace-hopper" in json.dumps(heatmap["data"][0]["y"])
+    failing, _, poets = (frame.value for frame in app.dataframe)  # failing checks, hints, poets
+    assert failing.empty  # a stub's NotImplementedError is not counted as a mistake
+    assert list(poets["student"]) == ["grace-hopper"]

@@ -12,12 +12,14 @@ from pathlib import Path
 import streamlit as st
 
 from course.pages.student import (
-    RESULTS_KEY, Student, classroom_mode, course_dir, current_student, optional_module, passed_exercises,
+    RESULTS_KEY, Student, classroom_mode, course_dir, current_student, open_gradebook, optional_module,
+    passed_exercises,
 )
 
 logger = logging.getLogger(__name__)
 
 SIGNED_IN_KEY = "student.signed_in"
+# The teacher's `grader.classroom.Identity`, present only after a teacher sign-in.
 TEACHER_KEY = "student.teacher"
 
 
@@ -30,9 +32,10 @@ def classroom():
 def open_classroom(folder: str):
     """Open the classroom of one course folder once per server process."""
     module = optional_module("grader.classroom")
-    if module is None:
+    book = open_gradebook(folder)
+    if module is None or book is None:
         return None
-    return module.Classroom(Path(folder))
+    return module.Classroom(Path(folder), book)
 
 
 def is_teacher() -> bool:
@@ -62,32 +65,39 @@ def sign_in_box() -> None:
     with st.sidebar.form("account.student_form"):
         name = st.text_input("Your name", key="account.name")
         code = st.text_input("Class code", type="password", key="account.class_code")
-        if st.form_submit_button("Sign in"):
+        if st.form_submit_button("Sign in", key="account.sign_in"):
             _sign_in_student(room, name, code)
     with st.sidebar.expander("Teacher"):
+        teacher_code = st.text_input("Class code", type="password", key="account.teacher_class_code")
         password = st.text_input("Teacher password", type="password", key="account.teacher_password")
         if st.button("Sign in as teacher", key="account.teacher_sign_in"):
-            _sign_in_teacher(room, password)
+            _sign_in_teacher(room, teacher_code, password)
 
 
 def _sign_in_student(room, name: str, code: str) -> None:
     try:
-        student_id = room.sign_in(name, code)
-    except (ValueError, PermissionError) as error:
+        identity = room.sign_in_student(name, code)
+    except (ValueError, TypeError, PermissionError) as error:
         st.sidebar.error(str(error))
         return
-    st.session_state[SIGNED_IN_KEY] = Student(student_id, room.workspace(student_id), classroom=True)
+    st.session_state[SIGNED_IN_KEY] = Student(identity.student_id, identity.workspace.root, classroom=True,
+                                              identity=identity)
     st.rerun()
 
 
-def _sign_in_teacher(room, password: str) -> None:
+def _sign_in_teacher(room, class_code: str, password: str) -> None:
     try:
-        room.check_teacher(password)
+        identity = room.sign_in_teacher(class_code, password)
     except PermissionError as error:
         st.sidebar.error(str(error))
         return
-    st.session_state[TEACHER_KEY] = True
+    st.session_state[TEACHER_KEY] = identity
     st.rerun()
+
+
+def teacher_identity():
+    """Return the teacher's classroom identity, or None unless this session signed in as teacher."""
+    return st.session_state.get(TEACHER_KEY)
 
 
 def progress_box(lessons) -> None:

@@ -11,7 +11,7 @@ import html
 
 import streamlit as st
 
-from course.pages.student import RESULTS_KEY, Student, check_exercises, optional_module, workspace_files
+from course.pages.student import RESULTS_KEY, Student, check_exercises, workspace_files
 from grader.catalog import BY_ID
 from grader.checks import Exercise
 from grader.grading import ExerciseResult
@@ -38,8 +38,13 @@ def function_source(source: str, function: str) -> tuple[str, str]:
     return "", ""
 
 
-def exercise_panel(student: Student, exercise_id: str, key_prefix: str) -> None:
-    """Render one exercise: task, code (read-only or editable), Check, and the last results."""
+def exercise_panel(student: Student, exercise_id: str, key_prefix: str, show_editor: bool = True) -> None:
+    """Render one exercise: task, code (read-only or editable), Check, and the last results.
+
+    In classroom mode the editor holds the whole lesson file, so a lesson whose exercises share a
+    file shows it once (`show_editor` False for the others): two editors of one file would
+    overwrite each other's saves.
+    """
     exercise = BY_ID[exercise_id]
     st.subheader(f"Exercise: {exercise.title}")
     source = workspace_files(student).get(exercise.stub_path, "")
@@ -48,8 +53,10 @@ def exercise_panel(student: Student, exercise_id: str, key_prefix: str) -> None:
     if docstring:
         st.markdown(docstring)
 
-    if student.classroom:
+    if student.classroom and show_editor:
         edit_code(student, exercise, source, key_prefix)
+    elif student.classroom:
+        st.caption(f"`{exercise.function}` is in the editor of `{exercise.stub_path}` above.")
     elif code:
         st.code(code, language="python")
         st.caption(f"Edit `{exercise.stub_path}` in your editor, save, then press Check.")
@@ -70,8 +77,7 @@ def exercise_panel(student: Student, exercise_id: str, key_prefix: str) -> None:
 
 def edit_code(student: Student, exercise: Exercise, source: str, key_prefix: str) -> None:
     """Show the exercise file in a code editor and save every change through the classroom."""
-    classroom = optional_module("grader.classroom")
-    key = f"{key_prefix}.editor.{exercise.id}"
+    key = f"{key_prefix}.editor.{exercise.stub_path}"
     if st_ace is not None:
         edited = st_ace(value=source, language="python", theme="chrome", key=key, auto_update=True,
                         min_lines=12, max_lines=40, font_size=15, show_gutter=True)
@@ -79,18 +85,18 @@ def edit_code(student: Student, exercise: Exercise, source: str, key_prefix: str
         edited = st.text_area(f"{exercise.stub_path}", value=source, height=360, key=key)
     if edited is None or edited == source:
         return
-    if classroom is None:
-        st.error("Saving needs grader.classroom, which is not installed in this course yet.")
-        return
-    classroom_server().save_code(student.id, exercise.stub_path, edited)
-    st.caption("Saved.")
-
-
-def classroom_server():
-    """Return the course's classroom object, created once per server (see course.pages.account)."""
     from course.pages.account import classroom
 
-    return classroom()
+    room = classroom()
+    if room is None:
+        st.error("Saving needs grader.classroom, which is not installed in this course yet.")
+        return
+    try:
+        room.save_code(student.identity, exercise.id, edited)
+    except (ValueError, PermissionError) as error:
+        st.error(f"Not saved: {error}")
+        return
+    st.caption(f"Saved to your workspace's `{exercise.stub_path}`.")
 
 
 def show_result(result: ExerciseResult) -> None:

@@ -15,6 +15,7 @@ from course.lessons import Lesson, Question, grade_answer, load_lessons, render_
 from course.pages.exercise_panel import exercise_panel
 from course.pages.student import require_student
 from course.visualizations import VISUALIZATIONS, build_visualization
+from grader.catalog import BY_ID
 
 # Parameters of a visualization's `build` that take the student's own text.
 TEXT_PARAMETERS = ("text", "line", "word", "prompt")
@@ -61,8 +62,11 @@ def lesson_page(lesson_id: str) -> None:
     if lesson.exercises:
         st.header("Exercises")
         student = require_student()
+        files_shown = set()
         for exercise_id in lesson.exercises:
-            exercise_panel(student, exercise_id, prefix)
+            stub_path = BY_ID[exercise_id].stub_path
+            exercise_panel(student, exercise_id, prefix, show_editor=stub_path not in files_shown)
+            files_shown.add(stub_path)
 
     if lesson.questions:
         st.header("Check your understanding")

@@ -19,7 +19,7 @@ from course.corpus import default_cache_dir, load_corpus
 from course.figures import attention_grid
 from course.lesson_figures import loss_curve_figure
 from course.models import require_poet
-from course.pages.student import Student, passed_exercises, require_student, workspace_files
+from course.pages.student import Student, optional_module, passed_exercises, require_student, workspace_files
 from course.studio import StudioBusy, StudioManager, StudioSettings, TrainingRun, job_data
 from course.token_view import position_labels, token_label
 from reference.model import GPT
@@ -62,7 +62,7 @@ def poet_studio_page() -> None:
     start_column, note_column = st.columns([1, 3])
     if start_column.button("Train my poet", type="primary", key="studio.start", disabled=bool(run and run.running)):
         try:
-            run = manager.start(student.id, factory, pieces, settings, data)
+            run = manager.start(student.id, factory, pieces, settings, data, on_change=poet_status_writer(student))
             st.session_state["studio.run"] = run
         except (StudioBusy, ValueError) as error:
             st.warning(str(error))
@@ -72,6 +72,23 @@ def poet_studio_page() -> None:
         training_panel(student.id)
         if not run.running and run.weights_path.is_file():
             writing_panel(run, manager, factory, data, demo)
+
+
+def poet_status_writer(student: Student):
+    """Return a callback that keeps the workspace's poet status file current for the teacher, or None."""
+    dashboard = optional_module("grader.dashboard")
+    if dashboard is None or not student.classroom:
+        return None
+    states = {"starting": "training", "training": "training", "finished": "trained", "stopped": "trained",
+              "failed": "failed"}
+
+    def write(run: TrainingRun) -> None:
+        last = run.records[-1] if run.records else {}
+        status = dashboard.PoetStatus(state=states[run.status], step=last.get("step", 0), max_steps=run.settings.steps,
+                                      loss=last.get("loss"), updated_at=dashboard.utc_now_text(), message=run.message)
+        dashboard.write_poet_status(student.workspace, status)
+
+    return write
 
 
 def show_pieces(pieces: dict[str, str]) -> None:

@@ -45,7 +45,7 @@ class Student:
     id: str
     workspace: Path
     classroom: bool
-    teacher: bool = False
+    identity: object = None  # grader.classroom.Identity in classroom mode
 
 
 def course_dir() -> Path:

@@ -9,26 +9,74 @@ from __future__ import annotations
 
 import streamlit as st
 
-from course.pages.account import classroom, is_teacher
+from course.pages.account import classroom, teacher_identity
 from course.pages.student import gradebook, optional_module
 
+# Seconds between redraws of the live parts (heatmap, tables), while the page is open.
 REFRESH_SECONDS = 10
 
 
 def teacher_page() -> None:
     """Render the Teacher dashboard."""
     st.title("Teacher dashboard")
-    if not is_teacher():
-        st.warning("Sign in with the teacher password in the sidebar to see the class.")
+    identity = teacher_identity()
+    room = classroom()
+    if identity is None or room is None:
+        st.warning("Sign in with the class code and the teacher password in the sidebar to see the class.")
         st.stop()
     dashboard = optional_module("grader.dashboard")
     figures = optional_module("course.dashboard_figures")
-    book = gradebook()
-    if dashboard is None or figures is None or book is None:
-        st.info("The dashboard needs grader.dashboard, course.dashboard_figures and the gradebook; "
-                "one of them is not installed in this course yet.")
+    if dashboard is None or figures is None:
+        st.info("The dashboard needs grader.dashboard and course.dashboard_figures; one of them is not installed yet.")
         st.stop()
-    st.error("This page does not know this version of grader.dashboard yet.")
+    room.require_teacher(identity)
+
+    live_overview(dashboard, figures, room)
+    student_details(dashboard, figures, room, identity)
+    st.download_button("Download grades (CSV, nbgrader export columns)", dashboard.export_csv(gradebook()),
+                       file_name="grades.csv", mime="text/csv", key="teacher.csv")
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def live_overview(dashboard, figures, room) -> None:
+    """Draw the class heatmap, the most failed checks, the most shown hints and the poets; refreshes itself."""
+    book = gradebook()
+    attempts = book.find_attempts()
+    students = book.find_students()
+    st.caption(f"{len(students)} students, {len(attempts)} checks run; refreshes every {REFRESH_SECONDS} s.")
+    if not attempts:
+        st.info("No student has pressed Check yet.")
+        return
+    st.plotly_chart(figures.progress_heatmap(dashboard.score_matrix(attempts, students)), theme=None,
+                    key="teacher.heatmap")
+    left, right = st.columns(2)
+    left.subheader("Checks that fail most")
+    left.dataframe(dashboard.failing_checks(attempts), hide_index=True, key="teacher.failing")
+    right.subheader("Hints shown most")
+    right.dataframe(dashboard.shown_hints(attempts), hide_index=True, key="teacher.hints")
+    st.subheader("Poets")
+    st.dataframe(dashboard.poet_states(room, students), hide_index=True, key="teacher.poets")
+
+
+def student_details(dashboard, figures, room, identity) -> None:
+    """Show one student's timeline and offer their workspace as a zip."""
+    students = gradebook().find_students()
+    if not students:
+        return
+    st.subheader("One student")
+    student = st.selectbox("Student", students, key="teacher.student")
+    table = dashboard.timeline(gradebook().find_attempts(student_id=student))
+    if table.empty:
+        st.info(f"{student} has not pressed Check yet.")
+    else:
+        st.plotly_chart(figures.attempt_timeline(table), theme=None, key="teacher.timeline")
+    try:
+        archive = dashboard.workspace_zip(room, identity, student)
+    except LookupError as error:
+        st.info(str(error))
+        return
+    st.download_button(f"Download {student}'s workspace (zip)", archive, file_name=f"{student}.zip",
+                       mime="application/zip", key="teacher.zip")
 
 
 if __name__ == "__main__":
