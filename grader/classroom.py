@@ -6,8 +6,8 @@ and works in `course_data/workspaces/<student id>/exercises/`, copied from the s
 sign-in. Every save is atomic and moves the previous version to `history/`, so nothing saved
 is lost. A student may read only their own workspace and progress; the teacher may read all.
 
-Local mode is the same API over a student's own checkout: `local_identity(repository)`
-returns an identity whose files are the checkout's `exercises/`, with no sign-in; its
+Local mode is the same API over a student's own checkout. `local_identity(repository)`
+returns an identity whose files are the checkout's `exercises/`, with no sign-in, and its
 progress goes to the gradebook at `default_url(repository)`.
 
 Deliberately left out: student passwords. Anyone who knows the class code can sign in under
@@ -52,7 +52,7 @@ class AccessDenied(PermissionError):
 
 
 class SignInFailed(PermissionError):
-    """A wrong class code or teacher password; the message never says which."""
+    """A wrong class code or teacher password. The message does not reveal which one was wrong."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ class Workspace:
 
 @dataclass(frozen=True)
 class Identity:
-    """Who is signed in: a student (with their workspace) or the teacher (workspace None)."""
+    """The signed-in person: a student with their workspace, or the teacher (student_id and workspace None)."""
 
     student_id: str | None
     workspace: Workspace | None
@@ -105,7 +105,7 @@ def verify_secret(secret: str, stored: str) -> bool:
 def normalize_student_id(name: str) -> str:
     """Validate a student's name and derive the id that names their workspace folder.
 
-    Letters and digits of any script are kept (lower-cased); every other run of characters
+    Letters and digits of any script are kept in lower case. Every other run of characters
     becomes one "-", so no id contains a path separator or "..".
 
     >>> normalize_student_id("  Ada  Lovelace ")
@@ -179,7 +179,7 @@ class Classroom:
     # a student's code
 
     def save_code(self, identity: Identity, exercise_id: str, code: str, student_id: str | None = None) -> Path:
-        """Replace the lesson file that holds `exercise_id` with `code` (the whole file), atomically.
+        """Replace the lesson file that contains `exercise_id` with `code` (the whole file), atomically.
 
         The previous version moves to the workspace's history first, so every saved version stays.
         """
@@ -200,7 +200,7 @@ class Classroom:
         return path
 
     def load_code(self, identity: Identity, exercise_id: str, student_id: str | None = None) -> str:
-        """Return the source of the lesson file that holds `exercise_id`."""
+        """Return the source of the lesson file that contains `exercise_id`."""
         workspace = self.workspace_for(identity, student_id)
         return (workspace.root / _stub_path(exercise_id)).read_text(encoding="utf-8")
 
@@ -228,22 +228,22 @@ class Classroom:
 
     def workspace_for(self, identity: Identity, student_id: str | None = None) -> Workspace:
         """Return the workspace `identity` may use: its own, or any student's for the teacher."""
-        wanted = student_id if student_id is not None else identity.student_id
-        if wanted is None:
+        requested = student_id if student_id is not None else identity.student_id
+        if requested is None:
             raise ValueError("the teacher has no workspace; pass student_id to open a student's workspace")
-        if not identity.is_teacher and wanted != identity.student_id:
-            logger.warning("student %s was denied the workspace of %s", identity.student_id, wanted)
+        if not identity.is_teacher and requested != identity.student_id:
+            logger.warning("student %s was denied the workspace of %s", identity.student_id, requested)
             raise AccessDenied("you can open only your own workspace")
-        if identity.workspace is not None and wanted == identity.student_id:
+        if identity.workspace is not None and requested == identity.student_id:
             return identity.workspace  # local mode's workspace is the checkout, not a server folder
-        student = normalize_student_id(wanted)
+        student = normalize_student_id(requested)
         workspace = Workspace(student, self.workspaces / student)
         if not workspace.exercises.is_dir():
-            raise MissingEntry(f"student {wanted!r} has no workspace; they create it by signing in")
+            raise MissingEntry(f"student {requested!r} has no workspace; they create it by signing in")
         return workspace
 
     def progress(self, identity: Identity, student_id: str | None = None) -> list[AttemptRecord]:
-        """Return a student's attempts: students see only their own, the teacher sees anyone's."""
+        """Return a student's attempts. A student may read only their own, the teacher anyone's."""
         workspace = self.workspace_for(identity, student_id)
         return self.gradebook.find_attempts(student_id=workspace.student_id)
 

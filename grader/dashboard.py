@@ -1,7 +1,7 @@
 """Data for the teacher's dashboard: who has done what, the class's common mistakes, exports.
 
 Every table is a pandas DataFrame built from the gradebook's attempts, so the page and the
-tests share it; `course.dashboard_figures` draws the heatmap and the timeline. The callers
+tests share it. `course.dashboard_figures` draws the heatmap and the timeline. The callers
 check that the viewer is the teacher (`Classroom.require_teacher`) before showing any of it,
 except `workspace_zip`, which checks itself because a student may download their own work.
 
@@ -21,7 +21,6 @@ import logging
 import zipfile
 from collections import Counter
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -38,7 +37,7 @@ EXPORT_COLUMNS = ("assignment", "duedate", "timestamp", "student_id", "last_name
                   "raw_score", "late_submission_penalty", "score", "max_score")
 POET_STATUS_FILE = "poet_status.json"
 POET_STATES = ("not started", "training", "trained", "failed")
-# Causes that say the student has not written the code yet, which are not mistakes.
+# Causes that mean the student has not written the code yet, which are not mistakes.
 NOT_ATTEMPTED = ("not_implemented", "skipped")
 
 
@@ -46,9 +45,9 @@ NOT_ATTEMPTED = ("not_implemented", "skipped")
 class PoetStatus:
     """The content of a workspace's poet_status.json.
 
-    state: one of POET_STATES; step and max_steps: training steps done and planned; loss: the
-    latest training loss or None; updated_at: ISO 8601 time in UTC; message: one line for the
-    teacher, such as the error of a failed run.
+    Fields: `state` is one of POET_STATES. `step` and `max_steps` count training steps done and
+    planned. `loss` is the latest training loss or None. `updated_at` is an ISO 8601 time in UTC.
+    `message` is one line for the teacher, such as the error of a failed run.
     """
 
     state: str = "not started"
@@ -196,8 +195,3 @@ def _export_rows(gradebook: nb.Gradebook):
                 row.update(timestamp=submission.timestamp, raw_score=submission.score,
                            late_submission_penalty=penalty, score=max(0.0, submission.score - penalty))
             yield {key: "" if value is None else str(value) for key, value in row.items()}
-
-
-def utc_now_text() -> str:
-    """Return the current UTC time in ISO 8601, the format of PoetStatus.updated_at."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -37,7 +37,7 @@ from nbgrader import api as nb
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, inspect, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from grader.catalog import BY_ID
@@ -359,7 +359,7 @@ class Gradebook:
             raise MissingEntry(f"no setting {key!r}")
 
     # ----------------------------------------------------------------------------------------
-    # scores as nbgrader holds them
+    # scores as nbgrader stores them
 
     def find_scores(self, student_id: str) -> dict[str, tuple[float, float]]:
         """Return exercise id -> (score, max_score) from nbgrader's grades for one student."""
@@ -370,8 +370,8 @@ class Gradebook:
                     .join(nb.SubmittedNotebook, nb.SubmittedNotebook.notebook_id == nb.Notebook.id)
                     .join(nb.SubmittedAssignment, nb.SubmittedAssignment.id == nb.SubmittedNotebook.assignment_id)
                     .where(nb.SubmittedAssignment.student_id == student_id)).all()
-                return {name: (session.get(nb.SubmittedNotebook, notebook_id).score,
-                               session.get(nb.SubmittedNotebook, notebook_id).max_score) for name, notebook_id in rows}
+                notebooks = {name: session.get(nb.SubmittedNotebook, notebook_id) for name, notebook_id in rows}
+                return {name: (notebook.score, notebook.max_score) for name, notebook in notebooks.items()}
 
         return self._run("find scores", {"student": student_id}, find)
 
@@ -467,7 +467,7 @@ class Gradebook:
                      action, ids, self.retry.attempts, kind, error)
         if kind == "locked":
             raise GradebookLocked(f"the gradebook stayed locked through {self.retry.attempts} tries; another "
-                                  "process holds a write lock (close it or raise RetryPolicy.attempts)") from error
+                                  "process holds a write lock (end that process's transaction or raise RetryPolicy.attempts)") from error
         if kind == "conflict":
             raise DuplicateEntry(f"the gradebook kept rejecting {action} as a duplicate: {error}") from error
         raise GradebookUnavailable(f"the gradebook database could not be reached through {self.retry.attempts} "
@@ -522,8 +522,8 @@ def _add_missing_cells(session: Session, notebook: nb.Notebook, exercise_id: str
         if cell.solution and cell.name not in solution_cells:
             session.add(nb.SolutionCell(name=cell.name, notebook=notebook))
         if cell.name not in source_cells:
-            # generate_assignment fills in the source and checksum; it refuses to change the
-            # set of cell names once submissions exist, so the names must match its own.
+            # generate_assignment fills in the source and checksum later. It raises an error if
+            # submissions exist and the cell names differ from its own, so the names must match.
             session.add(nb.SourceCell(name=cell.name, cell_type=cell.cell_type, locked=cell.locked, notebook=notebook))
 
 

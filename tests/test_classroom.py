@@ -92,7 +92,7 @@ def test_secrets_never_logged(tmp_path, caplog):
     (CLASS_CODE, "wrong password"),
     ("wrong-code", "wrong password"),
 ])
-def test_teacher_sign_in_same_message_for_any_wrong_part(classroom, code, password):
+def test_teacher_wrong_secret_same_message(classroom, code, password):
     with pytest.raises(SignInFailed) as raised:
         classroom.sign_in_teacher(code, password)
     assert str(raised.value) == SIGN_IN_FAILED

@@ -321,3 +321,14 @@ def test_damaged_pages_fail_quick_check(tmp_path):
     with pytest.raises(GradebookCorrupt):
         Gradebook(url)
     assert path.read_bytes() == bytes(data)
+
+
+@pytest.mark.parametrize("module_name", ["grader.gradebook", "grader.classroom", "grader.notebooks",
+                                         "grader.notebook_checks"])
+def test_docstring_examples_hold(module_name):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module_name))
+    assert result.failed == 0
+    assert result.attempted > 0

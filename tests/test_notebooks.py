@@ -48,7 +48,8 @@ def test_notebook_graded_cells_match_checks(exercise):
     assert [g["points"] for g in graded] == [c.points for c in planned]
     solutions = [c for c in notebook.cells if c.metadata["nbgrader"]["solution"]]
     assert len(solutions) == 1
-    assert BEGIN in solutions[0].source and END in solutions[0].source
+    assert BEGIN in solutions[0].source
+    assert END in solutions[0].source
     nbformat.validate(notebook)
 
 
