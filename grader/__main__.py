@@ -1,4 +1,5 @@
-"""Command line: `python -m grader check EXERCISE`, `--all`, `--json`, `--solutions reference`."""
+"""Command line: `python -m grader check EXERCISE`, `--all`, `--json`, `--solutions reference`, and
+`python -m grader notebooks OUT_DIR` for the nbgrader source notebooks."""
 
 import argparse
 import logging
@@ -6,6 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from grader import notebooks_cli
 from grader.catalog import BY_ID, EXERCISES
 from grader.grading import grade, read_workspace, solution_files
 from grader.pool import Limits, WorkerPool
@@ -32,12 +34,17 @@ def build_parser() -> argparse.ArgumentParser:
                        help="grade the reference itself, laid out as a student's exercises/ folder")
     check.add_argument("--timeout", type=float, default=Limits.timeout_s, help="seconds per call (default %(default)s)")
     check.add_argument("--no-sandbox", action="store_true", help="run without bubblewrap even where it works")
+
+    notebooks = commands.add_parser("notebooks", help="write the nbgrader source notebooks, one per exercise")
+    notebooks_cli.add_arguments(notebooks)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "notebooks":
+        return notebooks_cli.run(args)
     if args.all == bool(args.exercise):
         print("give one exercise id or --all; `python -m grader check --help` lists the exercises", file=sys.stderr)
         return 2
