@@ -31,9 +31,10 @@ install_if_missing() {
 start() {
     install_if_missing
     local bin; bin="$(find_bin)"
+    # A server left from an earlier run (or only its stale pid file) is stopped and replaced.
     if [ -f "$DIR/data/postmaster.pid" ]; then
-        echo "a server already runs from $DIR; run '$0 stop' first" >&2
-        exit 1
+        echo "stopping the server left running from $DIR" >&2
+        as_postgres "$bin/pg_ctl" -D "$DIR/data" -m fast -w stop >&2 || true
     fi
     rm -rf "$DIR" && mkdir -p "$DIR" && chown postgres "$DIR"
     as_postgres "$bin/initdb" -D "$DIR/data" -U postgres --auth=trust >"$DIR/initdb.log" 2>&1
