@@ -5,9 +5,10 @@ by `course.pages.lesson`; every other page is a script in `course/pages/`.
 """
 
 import streamlit as st
+import torch
 
 from course.lessons import LessonFormatError
-from course.models import find_poet, poet_path
+from course.models import TORCH_THREADS, find_poet, poet_path
 from course.pages.account import is_teacher, progress_box, sign_in_box
 from course.pages.lesson import cached_lessons, lesson_page
 from reference.checkpoint import CheckpointError
@@ -69,6 +70,7 @@ def show_poet_summary() -> None:
 
 def main() -> None:
     st.set_page_config(page_title="LLM From Scratch", page_icon=":material/edit_note:", layout="wide")
+    torch.set_num_threads(TORCH_THREADS)
     lessons = load_lessons_or_explain()
     sections = {
         "Course": [WELCOME, *lesson_pages(lessons)],

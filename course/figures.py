@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
@@ -28,6 +29,8 @@ TITLE_FONT = dict(size=24)
 # Masked (future) cells are NaN, which plotly leaves undrawn, so this background shows through.
 MASKED_COLOUR = "#d0d0d0"
 ATTENTION_COLOURSCALE = "Blues"
+# Above this many tokens, hovering a cell shows positions instead of token labels (see _heatmap_trace).
+HOVER_LABEL_MAX_TOKENS = 128
 MASKED_NOTE = "grey cells: masked future tokens"
 
 
@@ -162,14 +165,24 @@ def _heatmap_trace(weights: Tensor, tokens: list[str], showscale: bool = True) -
     # Future keys are masked, so their cells become NaN (drawn as gaps), not a weight of 0.
     visible = torch.ones(T, T, dtype=torch.bool).tril()
     z = weights.masked_fill(~visible, float("nan"))
-    # customdata[i][j] = (query label, key label), for the hover text of cell (i, j)
-    labels = [[[tokens[i], tokens[j]] for j in range(T)] for i in range(T)]
-    return go.Heatmap(
-        z=z.tolist(), x=list(range(T)), y=list(range(T)), customdata=labels,
+    trace = go.Heatmap(
+        z=z.numpy(), x=np.arange(T), y=np.arange(T),
         zmin=0.0, zmax=1.0, colorscale=ATTENTION_COLOURSCALE, showscale=showscale,
         colorbar=dict(title="weight"), hoverongaps=False,
-        hovertemplate="%{customdata[0]} -> %{customdata[1]}: %{z:.3f}<extra></extra>",
     )
+    if T > HOVER_LABEL_MAX_TOKENS:
+        # T * T label pairs cost more to send than the weights; past this size hover gives positions.
+        trace.hovertemplate = "query %{y} -> key %{x}: %{z:.3f}<extra></extra>"
+        return trace
+    # customdata[i, j] = (query label, key label), for the hover text of cell (i, j). NumPy
+    # arrays, not nested lists: plotly validates lists element by element, which made a
+    # 64-token grid take about ten times longer to build.
+    names = np.array(tokens, dtype=object)
+    labels = np.empty((T, T, 2), dtype=object)
+    labels[..., 0], labels[..., 1] = names[:, None], names[None, :]
+    trace.customdata = labels
+    trace.hovertemplate = "%{customdata[0]} -> %{customdata[1]}: %{z:.3f}<extra></extra>"
+    return trace
 
 
 def _token_ticks(tokens: list[str]) -> dict:

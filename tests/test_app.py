@@ -1,8 +1,10 @@
 """Tests for the Streamlit app through `AppTest`: real pages, the real demo poet, real tiktoken."""
 
+import base64
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -39,6 +41,15 @@ def open_page(page: str) -> AppTest:
 
 def plotly_specs(app: AppTest) -> list[dict]:
     return [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+
+
+def plotly_array(value) -> list:
+    """Return a plotly JSON array as nested lists; plotly writes NumPy arrays as base64 typed arrays."""
+    if not isinstance(value, dict):
+        return value
+    array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+    shape = [int(size) for size in str(value.get("shape", len(array))).split(",")]
+    return array.reshape(shape).tolist()
 
 
 def table_row(app: AppTest, tokenizer: str) -> dict:
@@ -109,7 +120,7 @@ def test_attention_chart_has_row_per_token(demo_poet):
     T = len(demo_poet.tokenizer.encode_ordinary(prompt))
     heatmap, grid = plotly_specs(app)
     assert len(heatmap["data"]) == 1
-    assert len(heatmap["data"][0]["z"]) == T
+    assert len(plotly_array(heatmap["data"][0]["z"])) == T
     assert len(heatmap["layout"]["yaxis"]["tickvals"]) == T
     assert len(grid["data"]) == demo_poet.model.config.n_head
 
@@ -122,7 +133,7 @@ def test_attention_layer_choice_changes_chart(demo_poet):
     app.selectbox(key="attention.layer").select(2).run()
     second = plotly_specs(app)[0]
     assert "Layer 2" in second["layout"]["title"]["text"]
-    assert first["data"][0]["z"] != second["data"][0]["z"]
+    assert plotly_array(first["data"][0]["z"]) != plotly_array(second["data"][0]["z"])
 
 
 def test_attention_empty_input_shows_message(demo_poet):
@@ -146,8 +157,8 @@ def test_attention_long_input_is_cropped(demo_poet):
     assert f"{T} tokens long" in warnings
     assert f"showing the last {context_length} tokens" in warnings
     heatmap, grid = plotly_specs(app)
-    assert len(heatmap["data"][0]["z"]) == context_length
-    assert len(grid["data"][0]["z"]) == 64
+    assert len(plotly_array(heatmap["data"][0]["z"])) == context_length
+    assert len(plotly_array(grid["data"][0]["z"])) == 64
     assert any("last 64" in info.value for info in app.info)
 
 

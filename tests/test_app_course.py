@@ -14,10 +14,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from course.lessons import grade_answer, load_lessons
+from course.pages.exercise_panel import function_source
 from course.models import POET_PATH_VARIABLE
 from course.pages.student import COURSE_DIR_VARIABLE, WORKSPACE_VARIABLE
 from grader.grading import solution_files
 from reference.cli import DEMO_POET
+from test_app import plotly_array
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 APP = str(REPOSITORY / "app.py")
@@ -81,6 +83,18 @@ def check_table(app: AppTest) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+
+
+def test_function_source_docstring_example():
+    source = 'def f(x):\n    "Double x."\n    return 2 * x\n'
+    assert function_source(source, "f") == ("Double x.", 'def f(x):\n    "Double x."\n    return 2 * x')
+
+
+def test_function_source_finds_import_and_absence():
+    source = "from exercises.helpers import softmax as softmax\n"
+    assert function_source(source, "softmax") == ("", source.strip())
+    assert function_source(source, "gelu") == ("", "")
+    assert function_source("def broken(:\n", "broken") == ("", "")
 
 
 def test_navigation_lists_every_lesson_in_order():
@@ -167,7 +181,7 @@ def test_lecture_token_choice_outlines_row():
     app.text_input(key="lecture.text").input("The moon upon the water").run()
     grid = plotly_specs(app)[0]
     heads = len(grid["data"])
-    T = len(grid["data"][0]["z"])
+    T = len(plotly_array(grid["data"][0]["z"]))
     assert {shape["y0"] for shape in grid["layout"]["shapes"]} == {T - 1 - 0.5}
     assert len(grid["layout"]["shapes"]) == heads
 

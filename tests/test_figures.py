@@ -2,10 +2,11 @@
 
 import math
 
+import plotly.graph_objects as go
 import pytest
 import torch
 
-from course.figures import attention_grid, attention_heatmap, next_token_bars
+from course.figures import attention_grid, attention_heatmap, highlight_query, next_token_bars
 from course.token_view import (
     TokenPiece,
     chips_html,
@@ -265,3 +266,24 @@ def test_chips_neighbours_differ_in_colour():
     colours = [part.split(";")[0] for part in html.split('style="background:')[1:]]
     assert len(colours) == 20
     assert all(left != right for left, right in zip(colours, colours[1:]))
+
+
+def test_highlight_query_outlines_row_in_every_head(tiny_attention):
+    model, _, attention = tiny_attention
+    H = model.config.n_head
+    figure = highlight_query(attention_grid(attention[0][0], TOKENS), 2, len(TOKENS))
+    shapes = figure.layout.shapes
+    assert len(shapes) == H
+    assert {(shape.y0, shape.y1) for shape in shapes} == {(1.5, 2.5)}
+    # Each outline sits on its own head's axes, the same axes as that head's heatmap.
+    assert [shape.yref for shape in shapes] == [trace.yaxis for trace in figure.data]
+
+
+def test_highlight_query_rejects_position_past_end(tiny_attention):
+    _, _, attention = tiny_attention
+    with pytest.raises(ValueError, match="query must be a position from 0 to"):
+        highlight_query(attention_grid(attention[0][0], TOKENS), len(TOKENS), len(TOKENS))
+
+
+def test_highlight_query_docstring_example():
+    assert len(highlight_query(go.Figure(go.Heatmap(z=[[1.0]])), 0, 1).layout.shapes) == 1

@@ -12,7 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from course.pages.student import (
-    RESULTS_KEY, Student, classroom_mode, course_dir, current_student, open_gradebook, optional_module,
+    RESULTS_KEY, Student, classroom_mode, course_dir, current_student, gradebook_future, gradebook_ready, optional_module,
     passed_exercises,
 )
 
@@ -32,7 +32,7 @@ def classroom():
 def open_classroom(folder: str):
     """Open the classroom of one course folder once per server process."""
     module = optional_module("grader.classroom")
-    book = open_gradebook(folder)
+    book = gradebook_future(folder).result()
     if module is None or book is None:
         return None
     return module.Classroom(Path(folder), book)
@@ -101,11 +101,31 @@ def teacher_identity():
 
 
 def progress_box(lessons) -> None:
-    """Show, in the current container, how many exercises of each lesson the student has passed."""
+    """Show, in the current container, how many exercises of each lesson the student has passed.
+
+    While the gradebook is still opening, the box shows this session's results and redraws itself
+    every second until the saved progress is there.
+    """
+    if gradebook_ready():
+        draw_progress(lessons)
+        return
+
+    @st.fragment(run_every=1.0)
+    def until_loaded() -> None:
+        draw_progress(lessons)
+        st.caption("Loading your saved progress ...")
+        if gradebook_ready():
+            st.rerun(scope="app")
+
+    until_loaded()
+
+
+def draw_progress(lessons) -> None:
+    """Draw the progress bar and one line per lesson with exercises."""
     student = current_student()
     if student is None:
         return
-    passed = passed_exercises(student)
+    passed = passed_exercises(student, wait=False)
     total = sum(len(lesson.exercises) for lesson in lessons)
     done = sum(1 for lesson in lessons for exercise in lesson.exercises if exercise in passed)
     st.markdown(f"**Your progress:** {done} of {total} exercises")

@@ -11,10 +11,13 @@ import html
 
 import streamlit as st
 
-from course.pages.student import RESULTS_KEY, Student, check_exercises, workspace_files
+from course.pages.student import REPOSITORY, RESULTS_KEY, Student, check_exercises, workspace_files
 from grader.catalog import BY_ID
 from grader.checks import Exercise
 from grader.grading import ExerciseResult
+
+CHECKS_CSS = ("table.checks{border-collapse:collapse;font-size:1rem} table.checks th,table.checks td"
+              "{padding:4px 14px;text-align:left;vertical-align:top;border-bottom:1px solid #e6e6e6}")
 
 try:
     from streamlit_ace import st_ace
@@ -24,6 +27,8 @@ except ImportError:  # the editor is optional; a text area does the same job wit
 
 def function_source(source: str, function: str) -> tuple[str, str]:
     """Find a function in a module's source; return (its docstring, its source), or ("", "") if absent.
+
+    A function that the module imports instead of defining returns ("", the import statement).
 
     >>> function_source('def f(x):\\n    "Double x."\\n    return 2 * x\\n', "f")
     ('Double x.', 'def f(x):\\n    "Double x."\\n    return 2 * x')
@@ -35,6 +40,9 @@ def function_source(source: str, function: str) -> tuple[str, str]:
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == function:
             return ast.get_docstring(node) or "", ast.get_source_segment(source, node) or ""
+        # A student may import the function from another of their files instead of defining it here.
+        if isinstance(node, ast.ImportFrom) and any((alias.asname or alias.name) == function for alias in node.names):
+            return "", ast.get_source_segment(source, node) or ""
     return "", ""
 
 
@@ -49,6 +57,9 @@ def exercise_panel(student: Student, exercise_id: str, key_prefix: str, show_edi
     st.subheader(f"Exercise: {exercise.title}")
     source = workspace_files(student).get(exercise.stub_path, "")
     docstring, code = function_source(source, exercise.function)
+    if not docstring:
+        # The task is the course's stub docstring, also when the student's file lost it.
+        docstring, _ = function_source((REPOSITORY / exercise.stub_path).read_text(encoding="utf-8"), exercise.function)
     st.markdown(f"`{exercise.function}` in `{exercise.stub_path}`")
     if docstring:
         st.markdown(docstring)
@@ -110,7 +121,7 @@ def show_result(result: ExerciseResult) -> None:
         message = html.escape(check.message)
         rows.append(f"<tr><td style='color:{colour};font-weight:700'>{mark}</td><td>{html.escape(check.name)}</td>"
                     f"<td>{check.earned}/{check.points}</td><td>{message}</td></tr>")
-    st.html("<table class='checks'><tr><th></th><th>check</th><th>points</th><th>message</th></tr>"
+    st.html(f"<style>{CHECKS_CSS}</style><table class='checks'><tr><th></th><th>check</th><th>points</th><th>message</th></tr>"
             + "".join(rows) + "</table>")
     for hint in result.hints:
         st.info(f"Hint: {hint}")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -86,14 +86,33 @@ def grader_pool(folder: str) -> WorkerPool:
     return grading_threads().submit(WorkerPool, size=2, hidden_paths=hidden).result()
 
 
-def gradebook():
-    """Return the course folder's gradebook, or None while `grader.gradebook` is missing."""
-    return open_gradebook(str(course_dir()))
+def gradebook(wait: bool = True):
+    """Return the course folder's gradebook, or None while `grader.gradebook` is missing.
+
+    With wait=False, also return None while the gradebook is still opening in the background.
+    """
+    future = gradebook_future(str(course_dir()))
+    if not wait and not future.done():
+        return None
+    return future.result()
 
 
-@st.cache_resource(show_spinner="Opening the gradebook ...")
-def open_gradebook(folder: str):
-    """Open the gradebook of one course folder once per server process."""
+@st.cache_resource(show_spinner=False)
+def gradebook_future(folder: str) -> Future:
+    """Start opening one course folder's gradebook in the background, once per server process.
+
+    Importing nbgrader takes about 3 s, more than the rest of the first page together, so the
+    first page draws without waiting for it.
+    """
+    return grading_threads().submit(_open_gradebook, folder)
+
+
+def gradebook_ready() -> bool:
+    """Return whether the gradebook has finished opening (or turned out to be missing)."""
+    return gradebook_future(str(course_dir())).done()
+
+
+def _open_gradebook(folder: str):
     module = optional_module("grader.gradebook")
     if module is None:
         return None
@@ -154,10 +173,13 @@ def record_attempts(student: Student, results: list[ExerciseResult], files: dict
         st.warning(f"Your results are shown but were not saved in the gradebook: {error}")
 
 
-def passed_exercises(student: Student) -> set[str]:
-    """Return the exercises the student has passed: from the gradebook, plus this session's results."""
+def passed_exercises(student: Student, wait: bool = True) -> set[str]:
+    """Return the exercises the student has passed: from the gradebook, plus this session's results.
+
+    With wait=False, a gradebook that is still opening counts as empty.
+    """
     passed = {exercise_id for exercise_id, result in st.session_state.get(RESULTS_KEY, {}).items() if result.passed}
-    book = gradebook()
+    book = gradebook(wait)
     if book is not None:
         try:
             scores = book.find_scores(student.id)

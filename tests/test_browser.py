@@ -1,0 +1,135 @@
+"""The app in a real browser: `streamlit run` on 127.0.0.1, driven by Playwright with Debian's chromium.
+
+The path: the welcome page, a lesson with a Check of the reference laid out as a student's work,
+a Check of a stub, and lecture mode's attention view. Screenshots go to `tmp_path`, and also to
+$LLM_FROM_SCRATCH_SCREENSHOTS when it names a folder.
+"""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from test_app_course import write_reference_workspace
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+SCREENSHOTS_VARIABLE = "LLM_FROM_SCRATCH_SCREENSHOTS"
+SERVER_START_TIMEOUT_S = 60
+# The first Check starts the grader's workers, which import torch; later ones answer in under a second.
+FIRST_CHECK_TIMEOUT_MS = 90_000
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_health(url: str, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"streamlit exited with status {server.returncode} before serving")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"streamlit did not answer on {url} within {SERVER_START_TIMEOUT_S} s")
+
+
+@pytest.fixture
+def app_url(tmp_path):
+    """Start `streamlit run app.py` on a free local port with a reference workspace; stop it afterwards."""
+    workspace = write_reference_workspace(tmp_path / "student")
+    port = free_port()
+    environment = {**os.environ, "LLM_FROM_SCRATCH_WORKSPACE": str(workspace),
+                   "LLM_FROM_SCRATCH_COURSE_DIR": str(tmp_path / "course")}
+    environment.pop("LLM_FROM_SCRATCH_CLASSROOM", None)
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
+               "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    log = open(tmp_path / "streamlit.log", "wb")
+    server = subprocess.Popen(command, cwd=REPOSITORY, env=environment, stdout=log, stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_health(url, server)
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()
+
+
+@pytest.fixture
+def browser_page():
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} is missing; install Debian's chromium package (apt-get install -y chromium)")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            yield page
+        finally:
+            browser.close()
+
+
+def save_screenshot(page, tmp_path: Path, name: str) -> Path:
+    path = tmp_path / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    extra = os.environ.get(SCREENSHOTS_VARIABLE)
+    if extra:
+        Path(extra).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(extra) / path.name)
+    return path
+
+
+def wait_for_idle(page) -> None:
+    """Wait until Streamlit has finished the current run (its status widget disappears)."""
+    page.wait_for_timeout(300)
+    page.wait_for_selector("[data-testid='stStatusWidget']", state="detached", timeout=FIRST_CHECK_TIMEOUT_MS)
+
+
+def test_browser_lesson_check_and_lecture(app_url, browser_page, tmp_path):
+    page = browser_page
+    page.goto(app_url)
+    page.get_by_role("heading", name="LLM From Scratch").wait_for(timeout=60_000)
+    page.get_by_text("Your progress").first.wait_for(timeout=30_000)
+    wait_for_idle(page)
+    save_screenshot(page, tmp_path, "01_welcome")
+
+    page.goto(f"{app_url}/lesson-attention")
+    page.get_by_role("heading", name="4. Attention").wait_for(timeout=60_000)
+    page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+    page.get_by_role("button", name="Check").first.click()
+    passed = page.get_by_text(re.compile(r"Numerically stable softmax: (\d+) / \1 points, passed"))
+    passed.wait_for(timeout=FIRST_CHECK_TIMEOUT_MS)
+    wait_for_idle(page)
+    page.get_by_text("1 of 24 exercises").wait_for(timeout=10_000)
+    passed.scroll_into_view_if_needed()
+    save_screenshot(page, tmp_path, "02_lesson_check_passed")
+
+    page.goto(f"{app_url}/lecture")
+    page.get_by_role("heading", name="Where does the poet look?").wait_for(timeout=60_000)
+    page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+    wait_for_idle(page)
+    assert page.locator(".js-plotly-plot .heatmaplayer").count() >= 1
+    save_screenshot(page, tmp_path, "03_lecture_attention")
