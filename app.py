@@ -5,13 +5,14 @@ by `course.pages.lesson`; every other page is a script in `course/pages/`.
 """
 
 import streamlit as st
-import torch
+import yaml
 
 from course.lessons import LessonFormatError
-from course.models import TORCH_THREADS, find_poet, poet_path
 from course.pages.account import is_teacher, progress_box, sign_in_box
-from course.pages.lesson import cached_lessons, lesson_page
-from reference.checkpoint import CheckpointError
+from course.pages.lesson import cached_lessons, lesson_outline, lesson_page
+
+# Nothing imported above loads PyTorch (about 2 s on a laptop): the welcome page draws first, and
+# the sidebar's poet summary, drawn after the page, imports it.
 
 WELCOME = st.Page("course/pages/welcome.py", title="Welcome", icon=":material/home:", default=True)
 PLAYGROUND = [
@@ -33,14 +34,23 @@ def lesson_runner(lesson_id: str):
     return run
 
 
-def lesson_pages(lessons) -> list:
+def lesson_pages(outline: list[tuple[str, str, int]]) -> list:
     """Make one navigation page per lesson, in course order."""
-    return [st.Page(lesson_runner(lesson.id), title=f"{lesson.order}. {lesson.title}", url_path=f"lesson-{lesson.id}",
-                    icon=":material/menu_book:") for lesson in lessons]
+    return [st.Page(lesson_runner(lesson_id), title=f"{order}. {title}", url_path=f"lesson-{lesson_id}",
+                    icon=":material/menu_book:") for lesson_id, title, order in outline]
 
 
-def load_lessons_or_explain() -> list:
-    """Return the lessons, or show in the sidebar why they could not be read and return none."""
+def outline_or_explain() -> list[tuple[str, str, int]]:
+    """Return the lessons' outline, or show in the sidebar why it could not be read and return none."""
+    try:
+        return lesson_outline()
+    except (LessonFormatError, yaml.YAMLError, KeyError, TypeError, ValueError) as error:
+        st.sidebar.error(f"The lessons could not be read: {error}")
+        return []
+
+
+def lessons_or_none() -> list:
+    """Return the validated lessons for the progress box, or none when a lesson file is invalid."""
     try:
         return cached_lessons()
     except (LessonFormatError, FileNotFoundError) as error:
@@ -49,14 +59,17 @@ def load_lessons_or_explain() -> list:
 
 
 def show_poet_summary() -> None:
-    """Say in the sidebar which poet the pages use: its training steps and validation loss."""
+    """Say, in the current container, which poet the pages use: its training steps and validation loss."""
+    from course.models import find_poet, poet_path
+    from reference.checkpoint import CheckpointError
+
     try:
         poet = find_poet()
     except CheckpointError as error:
-        st.sidebar.error(f"The poet checkpoint could not be loaded: {error}")
+        st.error(f"The poet checkpoint could not be loaded: {error}")
         return
     if poet is None:
-        st.sidebar.warning(f"No poet at `{poet_path()}`; create it with `make demo-poet`.")
+        st.warning(f"No poet at `{poet_path()}`; create it with `make demo-poet`.")
         return
 
     last = poet.info.get("history", [{}])[-1] if poet.info.get("history") else {}
@@ -65,15 +78,13 @@ def show_poet_summary() -> None:
         lines.append(f"validation loss {last['val_loss_per_char']:.3f} per character")
     elif "val_loss" in last:
         lines.append(f"validation loss {last['val_loss']:.3f} per token")
-    st.sidebar.markdown("  \n".join(lines))
+    st.markdown("  \n".join(lines))
 
 
 def main() -> None:
     st.set_page_config(page_title="LLM From Scratch", page_icon=":material/edit_note:", layout="wide")
-    torch.set_num_threads(TORCH_THREADS)
-    lessons = load_lessons_or_explain()
     sections = {
-        "Course": [WELCOME, *lesson_pages(lessons)],
+        "Course": [WELCOME, *lesson_pages(outline_or_explain())],
         "Your poet": [STUDIO],
         "Playground": PLAYGROUND,
         "Lecture": [LECTURE],
@@ -84,13 +95,26 @@ def main() -> None:
 
     sign_in_box()
     progress_slot = st.sidebar.container()
-    show_poet_summary()
+    poet_slot = st.sidebar.container()
     try:
         page.run()
     finally:
-        # Drawn after the page, so that a Check on this run already counts.
+        # Drawn after the page: a Check on this run already counts, and the page's text does not
+        # wait for the poet to load.
         with progress_slot:
-            progress_box(lessons)
+            progress_box(lessons_or_none())
+        with poet_slot:
+            show_poet_summary()
+        use_app_threads()
+
+
+def use_app_threads() -> None:
+    """Set PyTorch's thread count for the app (see course.models.TORCH_THREADS)."""
+    import torch
+
+    from course.models import TORCH_THREADS
+
+    torch.set_num_threads(TORCH_THREADS)
 
 
 if __name__ == "__main__":

@@ -133,3 +133,9 @@ def test_browser_lesson_check_and_lecture(app_url, browser_page, tmp_path):
     wait_for_idle(page)
     assert page.locator(".js-plotly-plot .heatmaplayer").count() >= 1
     save_screenshot(page, tmp_path, "03_lecture_attention")
+
+    page.goto(f"{app_url}/poet_studio")
+    page.get_by_role("heading", name="Poet studio").wait_for(timeout=60_000)
+    page.get_by_text("Your poet uses 1 of").wait_for(timeout=60_000)  # softmax passed above
+    wait_for_idle(page)
+    save_screenshot(page, tmp_path, "04_poet_studio")

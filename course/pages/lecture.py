@@ -20,7 +20,7 @@ MAX_TOKENS = 48  # more panels' rows than this stop being legible from the back 
 # High contrast and large type for a projector; scoped to the main area so the sidebar stays usable.
 PROJECTOR_CSS = """
 <style>
-[data-testid="stMain"], [data-testid="stHeader"] { background: #000; color: #fff; }
+[data-testid="stMain"], [data-testid="stHeader"] { background: #000 !important; color: #fff; }
 [data-testid="stMain"] h1 { font-size: 3.2rem; color: #fff; }
 [data-testid="stMain"] p, [data-testid="stMain"] label, [data-testid="stMain"] input { font-size: 1.7rem !important; }
 [data-testid="stMain"] label, [data-testid="stMain"] label p, [data-testid="stMain"] [data-testid="stWidgetLabel"] p,

@@ -7,18 +7,41 @@ with `lesson.<id>.`, so two lessons never share a widget's value.
 from __future__ import annotations
 
 import inspect
+from typing import TYPE_CHECKING
 
-import plotly.graph_objects as go
 import streamlit as st
 
-from course.lessons import Lesson, Question, grade_answer, load_lessons, render_body, render_question
-from course.pages.exercise_panel import exercise_panel
+import yaml
+
+from course.lessons import (
+    LESSON_GLOB, LESSONS_DIR, Lesson, Question, grade_answer, load_lessons, render_body, render_question,
+    split_front_matter,
+)
 from course.pages.student import require_student
-from course.visualizations import VISUALIZATIONS, build_visualization
-from grader.catalog import BY_ID
+
+# Figures and the grader import PyTorch and plotly (about 2.5 s together); they are imported in
+# the functions that draw, so that `app.py` can list the lessons before they load.
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 # Parameters of a visualization's `build` that take the student's own text.
 TEXT_PARAMETERS = ("text", "line", "word", "prompt")
+
+
+@st.cache_resource(show_spinner=False)
+def lesson_outline() -> list[tuple[str, str, int]]:
+    """Return (id, title, order) of every lesson file, in course order, for the navigation.
+
+    Only the front matter's YAML is read: full validation (`cached_lessons`) computes the worked
+    examples' values with the reference, whose PyTorch import would delay the first page by
+    about 2 s. A lesson that fails validation shows its error when its page opens.
+    """
+    outline = []
+    for path in sorted(LESSONS_DIR.glob(LESSON_GLOB)):
+        front, _ = split_front_matter(path.read_text(encoding="utf-8"), path.name)
+        fields = yaml.safe_load(front)
+        outline.append((str(fields["id"]), str(fields["title"]), int(fields["order"])))
+    return sorted(outline, key=lambda entry: entry[2])
 
 
 @st.cache_resource(show_spinner="Reading the lessons ...")
@@ -36,6 +59,8 @@ def cached_body(lesson_id: str) -> str:
 @st.cache_data(show_spinner=False, max_entries=512)
 def cached_figure(visualization_id: str, inputs: tuple[tuple[str, str], ...]) -> go.Figure:
     """Draw a visualization once per input, so a rerun for another widget does not redraw it."""
+    from course.visualizations import build_visualization
+
     return build_visualization(visualization_id, **dict(inputs))
 
 
@@ -49,6 +74,9 @@ def find_lesson(lesson_id: str) -> Lesson:
 
 def lesson_page(lesson_id: str) -> None:
     """Render one lesson: text, visualizations, exercises, self-check questions."""
+    from course.pages.exercise_panel import exercise_panel
+    from grader.catalog import BY_ID
+
     lesson = find_lesson(lesson_id)
     prefix = f"lesson.{lesson.id}"
     st.title(lesson.title if lesson.order == 0 else f"{lesson.order}. {lesson.title}")
@@ -76,6 +104,8 @@ def lesson_page(lesson_id: str) -> None:
 
 def show_visualization(visualization_id: str, key_prefix: str) -> None:
     """Draw one visualization, with a text box for the student's own text where it takes one."""
+    from course.visualizations import VISUALIZATIONS
+
     visualization = VISUALIZATIONS[visualization_id]
     st.subheader(visualization.title)
     st.caption(visualization.caption)

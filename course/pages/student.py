@@ -18,12 +18,15 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from grader.catalog import BY_ID
-from grader.grading import ExerciseResult, grade, read_workspace
-from grader.pool import WorkerPool
+# The grader imports PyTorch (about 2 s); it is imported where it is used, so that the first page
+# draws before it.
+if TYPE_CHECKING:
+    from grader.grading import ExerciseResult
+    from grader.pool import WorkerPool
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +85,8 @@ def grading_threads() -> ThreadPoolExecutor:
 @st.cache_resource(show_spinner="Starting the grader ...")
 def grader_pool(folder: str) -> WorkerPool:
     """Start one warm pool of sandboxed grader workers per course folder, for the whole server."""
+    from grader.pool import WorkerPool
+
     hidden = tuple(path for path in (Path(folder) / "course_data",) if path.is_dir())
     return grading_threads().submit(WorkerPool, size=2, hidden_paths=hidden).result()
 
@@ -138,6 +143,8 @@ def require_student() -> Student:
 
 def workspace_files(student: Student) -> dict[str, str]:
     """Read the student's `exercises/` folder as the grader's files (path -> source)."""
+    from grader.grading import read_workspace
+
     folder = student.workspace / "exercises"
     if not folder.is_dir():
         return {}
@@ -146,6 +153,8 @@ def workspace_files(student: Student) -> dict[str, str]:
 
 def check_exercises(student: Student, exercise_ids: list[str]) -> list[ExerciseResult]:
     """Grade the exercises on the student's current files, record the attempts, keep the results."""
+    from grader.grading import grade
+
     files = workspace_files(student)
     if not files:
         raise FileNotFoundError(f"no exercises/ folder in {student.workspace}; copy the stubs there first")
@@ -161,6 +170,8 @@ def check_exercises(student: Student, exercise_ids: list[str]) -> list[ExerciseR
 
 def record_attempts(student: Student, results: list[ExerciseResult], files: dict[str, str]) -> None:
     """Add each result to the gradebook; a gradebook error is logged and shown, and the results stay."""
+    from grader.catalog import BY_ID
+
     book = gradebook()
     if book is None:
         return
