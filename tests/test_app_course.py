@@ -221,6 +221,29 @@ def test_studio_starts_and_stops_training(monkeypatch, tmp_path):
     assert any("Training stopped" in info.value for info in app.info)
 
 
+def test_studio_poet_writes_and_shows_attention(monkeypatch, tmp_path):
+    monkeypatch.setenv(WORKSPACE_VARIABLE, str(write_reference_workspace(tmp_path / "student")))
+    app = open_page(STUDIO_PAGE)
+    app.slider(key="studio.steps").set_value(20).run()
+    app.button(key="studio.start").click().run()
+    run = app.session_state["studio.run"]
+    deadline = time.monotonic() + 180
+    while run.running and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert run.status == "finished", run.message
+
+    app.run()
+    app.text_input(key="studio.prompt").input("Upon the hill").run()
+    app.button(key="studio.write").click().run()
+    assert not app.exception, [item.value for item in app.exception]
+    assert not app.error, [item.value for item in app.error]
+    assert app.session_state["studio.poem"].startswith("Upon the hill")
+    assert app.session_state["studio.demo_poem"].startswith("Upon the hill")
+    grid = plotly_specs(app)[-1]
+    assert len(grid["data"]) == run.settings.n_head
+    assert "Your poet, layer 1" in grid["layout"]["title"]["text"]
+
+
 # ---------------------------------------------------------------------------------------------
 # classroom mode
 

@@ -137,7 +137,9 @@ def show_progress(run: TrainingRun) -> None:
         right.metric("validation loss", f"{run.evaluations[-1]['val_loss']:.3f}" if run.evaluations else "-")
         history = [{"step": r["step"], "train_loss": r["loss"]} for r in run.records] + \
                   [{"step": e["step"], "val_loss": e["val_loss"]} for e in run.evaluations]
-        st.plotly_chart(loss_curve_figure(history), theme=None, key="studio.loss")
+        figure = loss_curve_figure(history)
+        figure.update_yaxes(automargin=True, title_standoff=12)  # the title covered the tick labels
+        st.plotly_chart(figure, theme=None, key="studio.loss")
     if run.running and st.button("Stop training", key="studio.stop"):
         run.stop()
     if run.status == "failed":
