@@ -2,10 +2,10 @@
 
 Run: python -m benchmarks.app_speed
 
-An attention redraw is what the Attention page computes after an edit: the model's forward pass
-with attention weights, one head's heatmap over all T tokens, the grid of the layer's heads over
-the last GRID_MAX_TOKENS tokens (the page's cap), and their JSON encoding, which is what
-`st.plotly_chart` sends to the browser. PyTorch uses the app's thread count (`course.models.TORCH_THREADS`). The baseline is a plain `go.Heatmap` of
+An attention redraw is what the Attention page computes after an edit. That is the model's
+forward pass with attention weights, one head's heatmap over all T tokens, and the grid of the
+layer's heads over the last GRID_MAX_TOKENS tokens (the page's cap). It includes their JSON
+encoding, which is what `st.plotly_chart` sends to the browser. PyTorch uses the app's thread count (`course.models.TORCH_THREADS`). The baseline is a plain `go.Heatmap` of
 the same size with no model. The demo poet reads at most 128 tokens, so the 256-token case uses a
 model of the poet's shape with a 256-token context, randomly initialized (the time does not
 depend on the weights).
@@ -87,7 +87,7 @@ def free_port() -> int:
 
 
 def wait_until_served(url: str, server: subprocess.Popen, timeout_s: float = 120.0) -> str:
-    """Wait until the welcome page renders in chromium (or, without it, until /_stcore/health answers)."""
+    """Wait until the welcome page renders in chromium (or, without it, until /_stcore/health responds)."""
     if CHROMIUM.is_file():
         try:
             from playwright.sync_api import sync_playwright

@@ -4,11 +4,11 @@
 function the poet will use, and returns a `PoetFactory`. Only the factory touches student code,
 and only inside the studio's sandboxed training process (`course.studio`), never in the app.
 
-The assembled model keeps its weights in a reference `GPT` (same parameter names and
-initialization) and computes its forward pass from functions: the student's `gpt_forward` when
-it passes, otherwise the reference composition below, in which each inner piece (embed,
-transformer_block, multi_head_attention, scaled_dot_product_attention, softmax, ...) is again the
-student's when it passes. A passing outer piece therefore hides the inner ones: the student's
+The assembled model keeps its weights in a reference `GPT`, with the same parameter names and
+initialization. Its forward pass is the student's `gpt_forward` when that passes. Otherwise it is
+the reference composition below, in which each inner piece (embed, transformer_block,
+multi_head_attention, scaled_dot_product_attention, softmax, ...) is again the student's when it
+passes. A passing outer piece therefore hides the inner ones: the student's
 `transformer_block` decides for itself which attention it calls.
 
 Deliberately left out: the tokenizer's merges are the demo poet's (the student's `bpe_train` is
@@ -59,7 +59,7 @@ REFERENCE_FUNCTIONS: dict[str, Callable] = {
     "next_token_probabilities": sampling.next_token_probabilities,
 }
 
-# What each piece does in the poet, for the studio page.
+# Role of each piece in the poet, shown on the studio page.
 PIECE_ROLES: dict[str, str] = {
     "bpe_encode": "encodes your prompts",
     "bpe_decode": "turns the poet's ids back into verse",

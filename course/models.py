@@ -26,9 +26,9 @@ logger = logging.getLogger(__name__)
 POET_PATH_VARIABLE = "LLM_FROM_SCRATCH_POET"
 MAKE_DEMO_POET = "make demo-poet"
 # PyTorch threads in the app's process. The models are small, so one thread per forward pass is
-# about as fast as several, and it keeps concurrent sessions (and studio trainings) from
-# oversubscribing the cores: with 2 threads on a busy 2-core machine, a 64-token attention pass
-# took 150 ms instead of 15 ms.
+# about as fast as several, and it keeps concurrent sessions and studio trainings from
+# oversubscribing the cores. With 2 threads on a busy 2-core machine, a 64-token attention pass
+# took 150 ms instead of 15 ms (measured with benchmarks/app_speed.py's model).
 TORCH_THREADS = 1
 
 

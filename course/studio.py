@@ -1,10 +1,10 @@
 """The poet studio's background trainings: each student's assembled poet trains in a sandbox.
 
-The app never imports student code. `StudioManager.start` writes a job folder (the student's
-files, the settings, the encoded corpus) and starts `python -m course.studio` in it, inside
-bubblewrap where it works (no network, a read-only file system, the repository hidden except
-`grader/`, `reference/` and `course/`, so the gradebook and other students' work stay out of
-reach). The sandboxed process trains with the assembled functions and writes one JSON line per
+The app never imports student code. `StudioManager.start` writes a job folder with the
+student's files, the settings and the encoded corpus, and runs `course.studio.main` in it. Where
+bubblewrap works, that process has no network and a read-only file system, and it sees the
+repository only as `grader/`, `reference/` and `course/`. The gradebook and other students'
+work therefore stay out of its reach. The sandboxed process trains with the assembled functions and writes one JSON line per
 step (step, loss, tokens per second) to a private pipe; a thread in the app reads them into a
 `TrainingRun`. Student prints go to `output.txt` in the job folder, not to that pipe.
 
@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import resource
+import selectors
 import shutil
 import signal
 import subprocess
@@ -44,9 +45,10 @@ from reference.optim import make_optimizer
 logger = logging.getLogger(__name__)
 
 WEIGHTS_FILE = "weights.pt"
+# Largest file the training process may write: the weights of the largest studio model are a few
+# MB, and student prints go to output.txt, which must not fill the disk.
+MAX_FILE_BYTES = 64 * 2**20
 STOP_FILE = "stop"
-# The first reply needs torch imported, which takes several seconds on a busy 2-core machine.
-STARTUP_TIMEOUT_S = 60.0
 STOP_GRACE_S = 10.0
 
 
@@ -100,7 +102,7 @@ class StudioBusy(RuntimeError):
 
 @dataclass
 class TrainingRun:
-    """One training as the app sees it: its status, the step records and the job folder."""
+    """One training's state in the app: its status, the step records and the job folder."""
 
     student_id: str
     folder: Path
@@ -282,8 +284,6 @@ def _notify(run: TrainingRun) -> None:
 
 def _lines(process: subprocess.Popen, deadline):
     """Yield stdout lines until the process closes its pipe or `deadline()` passes."""
-    import selectors
-
     buffer = b""
     with selectors.DefaultSelector() as selector:
         selector.register(process.stdout, selectors.EVENT_READ)
@@ -365,6 +365,7 @@ def _apply_limits(memory_mb: int) -> None:
     with open("/proc/self/statm") as statm:
         mapped = int(statm.read().split()[0]) * resource.getpagesize()
     resource.setrlimit(resource.RLIMIT_AS, (mapped + memory_mb * 2**20,) * 2)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES,) * 2)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 

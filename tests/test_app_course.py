@@ -160,7 +160,7 @@ def test_check_stub_reports_not_implemented(monkeypatch, tmp_path):
     table = check_table(app)
     assert "FAIL" in table
     assert "not implemented yet" in table
-    # A generous bound for a loaded CI machine; the warm pool answers in well under a second.
+    # A generous bound for a loaded CI machine. The warm pool returns results in well under a second.
     assert elapsed < 10, f"Check took {elapsed:.1f} s"
 
 
@@ -249,7 +249,7 @@ def test_studio_poet_writes_and_shows_attention(monkeypatch, tmp_path):
 
 CLASS_CODE = "sea-shanty"
 TEACHER_PASSWORD = "lighthouse-keeper"
-# A student's softmax, written independently of the reference; a fully masked row gives zeros.
+# A student's softmax, written independently of the reference. A fully masked row gives zeros.
 SOFTMAX_BODY = (
     "    peak = x.amax(dim=dim, keepdim=True).nan_to_num(neginf=0.0)\n"
     "    exp = (x - peak).exp()\n"

@@ -26,7 +26,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 SCREENSHOTS_VARIABLE = "LLM_FROM_SCRATCH_SCREENSHOTS"
 SERVER_START_TIMEOUT_S = 60
-# The first Check starts the grader's workers, which import torch; later ones answer in under a second.
+# The first Check starts the grader's workers, which import torch; later ones return in under a second.
 FIRST_CHECK_TIMEOUT_MS = 90_000
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")

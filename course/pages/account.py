@@ -1,7 +1,7 @@
 """The sidebar's account box and progress: sign-in in classroom mode, the course progress everywhere.
 
 Sign-in goes through `grader.classroom` (class code for students, password for the teacher).
-While that module is missing, classroom mode says so and local mode works as before.
+While that module is missing, classroom mode shows a message and local mode works as before.
 """
 
 from __future__ import annotations

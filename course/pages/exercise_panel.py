@@ -49,7 +49,7 @@ def function_source(source: str, function: str) -> tuple[str, str]:
 def exercise_panel(student: Student, exercise_id: str, key_prefix: str, show_editor: bool = True) -> None:
     """Render one exercise: task, code (read-only or editable), Check, and the last results.
 
-    In classroom mode the editor holds the whole lesson file, so a lesson whose exercises share a
+    In classroom mode the editor contains the whole lesson file, so a lesson whose exercises share a
     file shows it once (`show_editor` False for the others): two editors of one file would
     overwrite each other's saves.
     """

@@ -19,8 +19,8 @@ from course.lessons import (
 )
 from course.pages.student import require_student
 
-# Figures and the grader import PyTorch and plotly (about 2.5 s together); they are imported in
-# the functions that draw, so that `app.py` can list the lessons before they load.
+# Figures and the grader import PyTorch and plotly, which take about 2.5 s together. They are
+# imported in the functions that draw, so `app.py` can list the lessons before they load.
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 

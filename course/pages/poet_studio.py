@@ -19,7 +19,7 @@ from course.corpus import default_cache_dir, load_corpus
 from course.figures import attention_grid
 from course.lesson_figures import loss_curve_figure
 from course.models import require_poet
-from course.pages.student import Student, optional_module, passed_exercises, require_student, workspace_files
+from course.pages.student import Student, course_dir, optional_module, passed_exercises, require_student, workspace_files
 from course.studio import StudioBusy, StudioManager, StudioSettings, TrainingRun, job_data
 from course.token_view import position_labels, token_label
 from reference.model import GPT
@@ -36,7 +36,8 @@ POEM_STYLE = ("font-family:Georgia,serif;font-size:1.25rem;line-height:1.55;whit
 @st.cache_resource(show_spinner=False)
 def studio_manager() -> StudioManager:
     """Create the server's one training manager."""
-    return StudioManager(max_concurrent=int(os.environ.get(MAX_TRAININGS_VARIABLE) or 2))
+    hidden = (course_dir() / "course_data",)  # the gradebook and every student's workspace
+    return StudioManager(max_concurrent=int(os.environ.get(MAX_TRAININGS_VARIABLE) or 2), hidden_paths=hidden)
 
 
 @st.cache_resource(show_spinner="Encoding the poetry corpus ...")

@@ -1,4 +1,4 @@
-"""Who is working and where their work lives: local or classroom mode, files, grading and progress.
+"""The current student's identity, files, grading and progress, in local or classroom mode.
 
 Local mode (a student on their own laptop): no sign-in, the code is the `exercises/` folder of
 the checkout, attempts go to the local gradebook. Classroom mode (one server for a room, when
@@ -43,7 +43,7 @@ RESULTS_KEY = "student.results"
 
 @dataclass(frozen=True)
 class Student:
-    """The person using this session: their id and the folder whose `exercises/` holds their code."""
+    """The person using this session: their id and the folder whose `exercises/` contains their code."""
 
     id: str
     workspace: Path
@@ -52,7 +52,7 @@ class Student:
 
 
 def course_dir() -> Path:
-    """Return the folder that holds `course_data/`: $LLM_FROM_SCRATCH_COURSE_DIR or this checkout."""
+    """Return the folder that contains `course_data/`: $LLM_FROM_SCRATCH_COURSE_DIR or this checkout."""
     return Path(os.environ.get(COURSE_DIR_VARIABLE) or REPOSITORY)
 
 
@@ -87,8 +87,11 @@ def grader_pool(folder: str) -> WorkerPool:
     """Start one warm pool of sandboxed grader workers per course folder, for the whole server."""
     from grader.pool import WorkerPool
 
-    hidden = tuple(path for path in (Path(folder) / "course_data",) if path.is_dir())
-    return grading_threads().submit(WorkerPool, size=2, hidden_paths=hidden).result()
+    # Created now if missing: the sandbox hides only folders that exist when a worker starts, and
+    # the gradebook may create this one after the pool.
+    data = Path(folder) / "course_data"
+    data.mkdir(parents=True, exist_ok=True)
+    return grading_threads().submit(WorkerPool, size=2, hidden_paths=(data,)).result()
 
 
 def gradebook(wait: bool = True):

@@ -1,6 +1,6 @@
 """Teacher dashboard: who has done what, which checks fail most, and downloads of grades and work.
 
-Only a session signed in with the teacher password sees this page (`app.py` adds it to the
+Only a session signed in with the teacher password can open this page (`app.py` adds it to the
 navigation then, and the page checks again). The data come from `grader.dashboard` and the
 figures from `course.dashboard_figures`; while either is missing, the page says so and stops.
 """
