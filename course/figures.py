@@ -111,6 +111,36 @@ def highlight_query(figure: go.Figure, query: int, T: int, colour: str = "#e4572
     return figure
 
 
+def query_attention_by_head(attention: list[Tensor], query: int, tokens: list[str]) -> go.Figure:
+    """Draw where one query token looks in every head of every layer: one row per (layer, head).
+
+    `attention` is a list of n_layer tensors (H, T, T), one sequence's weights. Row "L2 H3" is
+    row `query` of layer 2, head 3; keys after the query are masked and drawn grey.
+    """
+    if not attention:
+        raise ValueError("attention is empty; pass one (H, T, T) tensor per layer")
+    T = len(tokens)
+    if not 0 <= query < T:
+        raise ValueError(f"query must be a position from 0 to {T - 1}, got {query}; pick one of the line's tokens")
+    rows = [_check_square(layer[head], tokens, f"attention[{index}][{head}]")[query]
+            for index, layer in enumerate(attention) for head in range(layer.size(0))]
+    z = torch.stack(rows)  # (n_layer * H, T)
+    z[:, query + 1:] = float("nan")
+    names = [f"L{index + 1} H{head + 1}" for index, layer in enumerate(attention) for head in range(layer.size(0))]
+
+    figure = go.Figure(go.Heatmap(
+        z=z.numpy(), x=np.arange(T), y=names, zmin=0.0, zmax=1.0, colorscale=ATTENTION_COLOURSCALE,
+        colorbar=dict(title="weight"), hoverongaps=False, hovertemplate="%{y}, key %{x}: %{z:.3f}<extra></extra>",
+    ))
+    figure.update_layout(
+        title=dict(text=f"Where {tokens[query]} looks, in every head<br><sup>{MASKED_NOTE}</sup>", font=TITLE_FONT),
+        font=FONT, plot_bgcolor=MASKED_COLOUR, height=160 + 34 * len(names), margin=dict(l=20, r=20, t=100, b=20),
+    )
+    figure.update_xaxes(title="key token (attended to)", tickangle=-60, **_token_ticks(tokens))
+    figure.update_yaxes(autorange="reversed", automargin=True)
+    return figure
+
+
 def next_token_bars(probs: Tensor, tokenizer: BPETokenizer, top: int = 20) -> go.Figure:
     """Draw the `top` most likely next tokens of probs (V,) as horizontal bars, most likely on top."""
     if not isinstance(probs, Tensor) or probs.dim() != 1:

@@ -5,6 +5,7 @@ the demo poet, and a sandboxed training of the assembled poet.
 """
 
 import json
+import math
 import re
 import shutil
 import time
@@ -19,6 +20,7 @@ from course.models import POET_PATH_VARIABLE
 from course.pages.student import COURSE_DIR_VARIABLE, WORKSPACE_VARIABLE
 from grader.grading import solution_files
 from reference.cli import DEMO_POET
+from reference.poet import load_poet
 from test_app import plotly_array
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -185,8 +187,15 @@ def test_lecture_token_choice_outlines_row():
     assert {shape["y0"] for shape in grid["layout"]["shapes"]} == {T - 1 - 0.5}
     assert len(grid["layout"]["shapes"]) == heads
 
+    every_head = plotly_specs(app)[1]
+    assert len(plotly_array(every_head["data"][0]["z"])) == load_poet(DEMO_POET).model.config.n_layer * heads
+
     app.select_slider(key="lecture.token").set_value(1).run()
-    assert {shape["y0"] for shape in plotly_specs(app)[0]["layout"]["shapes"]} == {0.5}
+    grid, every_head = plotly_specs(app)
+    assert {shape["y0"] for shape in grid["layout"]["shapes"]} == {0.5}
+    rows = plotly_array(every_head["data"][0]["z"])
+    assert all(value is None or math.isnan(value) for row in rows for value in row[2:])
+    assert any("tiktoken cl100k_base" in markdown.value for markdown in app.markdown)
 
 
 def test_studio_starts_and_stops_training(monkeypatch, tmp_path):

@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 import pytest
 import torch
 
-from course.figures import attention_grid, attention_heatmap, highlight_query, next_token_bars
+from course.figures import attention_grid, attention_heatmap, highlight_query, next_token_bars, query_attention_by_head
 from course.token_view import (
     TokenPiece,
     chips_html,
@@ -287,3 +287,21 @@ def test_highlight_query_rejects_position_past_end(tiny_attention):
 
 def test_highlight_query_docstring_example():
     assert len(highlight_query(go.Figure(go.Heatmap(z=[[1.0]])), 0, 1).layout.shapes) == 1
+
+
+def test_query_rows_match_each_head(tiny_attention):
+    model, _, attention = tiny_attention
+    layers = [layer[0] for layer in attention]  # n_layer x (H, T, T)
+    figure = query_attention_by_head(layers, 3, TOKENS)
+    z = figure.data[0].z
+    assert len(z) == model.config.n_layer * model.config.n_head
+    assert list(figure.data[0].y)[:2] == ["L1 H1", "L1 H2"]
+    for row, (layer, head) in enumerate((l, h) for l in range(model.config.n_layer) for h in range(model.config.n_head)):
+        assert list(z[row][:4]) == pytest.approx(layers[layer][head, 3, :4].tolist())
+        assert all(math.isnan(value) for value in z[row][4:])
+
+
+def test_query_rows_reject_position_past_end(tiny_attention):
+    _, _, attention = tiny_attention
+    with pytest.raises(ValueError, match="query must be a position from 0 to 5, got 6"):
+        query_attention_by_head([layer[0] for layer in attention], 6, TOKENS)

@@ -10,17 +10,19 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from course.figures import attention_grid, highlight_query
-from course.models import require_poet
+from course.figures import attention_grid, highlight_query, query_attention_by_head
+from course.models import encoding_status, load_cached_encoding, require_poet
 from course.token_view import chips_html, position_labels, token_label, token_pieces
 from reference.poet import Poet
 
 DEFAULT_LINE = "Shall I compare thee to a summer's day?"
-MAX_TOKENS = 48  # more panels' rows than this stop being legible from the back of a room
+MAX_TOKENS = 48
+# A large production vocabulary beside the poet's 1024 tokens shows how vocabulary size changes the split.
+COMPARISON_ENCODING = "cl100k_base"  # more panels' rows than this stop being legible from the back of a room
 # High contrast and large type for a projector; scoped to the main area so the sidebar stays usable.
 PROJECTOR_CSS = """
 <style>
-[data-testid="stMain"], [data-testid="stHeader"] { background: #000 !important; color: #fff; }
+[data-testid="stMain"], [data-testid="stHeader"], [data-testid="stAppHeader"] { background: #000 !important; color: #fff; }
 [data-testid="stMain"] h1 { font-size: 3.2rem; color: #fff; }
 [data-testid="stMain"] p, [data-testid="stMain"] label, [data-testid="stMain"] input { font-size: 1.7rem !important; }
 [data-testid="stMain"] label, [data-testid="stMain"] label p, [data-testid="stMain"] [data-testid="stWidgetLabel"] p,
@@ -41,6 +43,12 @@ def line_attention(_poet: Poet, text: str, poet_key: str) -> tuple[list[int], li
     return ids, [layer[0] for layer in attention]
 
 
+def show_chips(title: str, pieces) -> None:
+    """Draw one tokenizer's chips in projector size, under a caption with the token count."""
+    st.markdown(f"**{title}:** {len(pieces)} tokens")
+    st.html(chips_html(pieces).replace("font-size:1.15rem", "font-size:2rem"))
+
+
 def lecture_page() -> None:
     """Render Lecture mode."""
     st.html(PROJECTOR_CSS)
@@ -54,7 +62,11 @@ def lecture_page() -> None:
         st.warning(f"Showing the last {MAX_TOKENS} tokens, so that every row stays readable on a projector.")
     ids, attention = line_attention(poet, text, f"{poet.model.config}{poet.info.get('step')}")
     labels = position_labels([token_label(poet.tokenizer.token_bytes(token_id)) for token_id in ids])
-    st.html(chips_html(token_pieces(ids, poet.tokenizer.token_bytes, set())).replace("font-size:1.15rem", "font-size:2rem"))
+    show_chips("The poet's tokens", token_pieces(ids, poet.tokenizer.token_bytes, set()))
+    if encoding_status().get(COMPARISON_ENCODING) == "available":
+        encoding = load_cached_encoding(COMPARISON_ENCODING)
+        pieces = token_pieces(encoding.encode_ordinary(text), encoding.decode_single_token_bytes, set())
+        show_chips(f"tiktoken {COMPARISON_ENCODING} (GPT-4's tokenizer)", pieces)
 
     left, right = st.columns([1, 3])
     layer = left.radio("Layer", range(1, len(attention) + 1), horizontal=True, key="lecture.layer")
@@ -64,6 +76,10 @@ def lecture_page() -> None:
     highlight_query(figure, query, len(ids))
     figure.update_layout(font=dict(size=22), paper_bgcolor="#fff")
     st.plotly_chart(figure, theme=None, key="lecture.grid")
+
+    every_head = query_attention_by_head(attention, query, labels)
+    every_head.update_layout(font=dict(size=22))
+    st.plotly_chart(every_head, theme=None, key="lecture.every_head")
 
 
 if __name__ == "__main__":
