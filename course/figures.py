@@ -115,7 +115,7 @@ def query_attention_by_head(attention: list[Tensor], query: int, tokens: list[st
     """Draw where one query token looks in every head of every layer: one row per (layer, head).
 
     `attention` is a list of n_layer tensors (H, T, T), one sequence's weights. Row "L2 H3" is
-    row `query` of layer 2, head 3; keys after the query are masked and drawn grey.
+    row `query` of layer 2, head 3. Keys after the query are masked and drawn grey.
     """
     if not attention:
         raise ValueError("attention is empty; pass one (H, T, T) tensor per layer")

@@ -19,7 +19,7 @@ DEFAULT_LINE = "Shall I compare thee to a summer's day?"
 MAX_TOKENS = 48
 # A large production vocabulary beside the poet's 1024 tokens shows how vocabulary size changes the split.
 COMPARISON_ENCODING = "cl100k_base"  # more panels' rows than this stop being legible from the back of a room
-# High contrast and large type for a projector; scoped to the main area so the sidebar stays usable.
+# High contrast and large type for a projector, scoped to the main area so the sidebar stays usable.
 PROJECTOR_CSS = """
 <style>
 [data-testid="stMain"], [data-testid="stHeader"], [data-testid="stAppHeader"] { background: #000 !important; color: #fff; }
@@ -35,7 +35,7 @@ PROJECTOR_CSS = """
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def line_attention(_poet: Poet, text: str, poet_key: str) -> tuple[list[int], list[torch.Tensor]]:
-    """Run the poet once per line and poet; return the ids and each layer's weights (H, T, T)."""
+    """Run the poet once per line and poet, and return the ids and each layer's weights (H, T, T)."""
     poet = _poet
     ids = poet.tokenizer.encode_ordinary(text)[-MAX_TOKENS:]
     with torch.no_grad():
