@@ -1,5 +1,6 @@
 """Command line: `python -m grader check EXERCISE`, `--all`, `--json`, `--solutions reference`, and
-`python -m grader notebooks OUT_DIR` for the nbgrader source notebooks."""
+`python -m grader notebooks OUT_DIR` for the nbgrader source notebooks, and
+`python -m grader classroom --class-code CODE` to set up classroom mode."""
 
 import argparse
 import logging
@@ -7,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from grader import notebooks_cli
+from grader import classroom_cli, notebooks_cli
 from grader.catalog import BY_ID, EXERCISES
 from grader.grading import grade, read_workspace, solution_files
 from grader.pool import Limits, WorkerPool
@@ -37,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     notebooks = commands.add_parser("notebooks", help="write the nbgrader source notebooks, one per exercise")
     notebooks_cli.add_arguments(notebooks)
+
+    classroom = commands.add_parser("classroom", help="set the class code and teacher password for classroom mode")
+    classroom_cli.add_arguments(classroom)
     return parser
 
 
@@ -45,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.command == "notebooks":
         return notebooks_cli.run(args)
+    if args.command == "classroom":
+        return classroom_cli.run(args)
     if args.all == bool(args.exercise):
         print("give one exercise id or --all; `python -m grader check --help` lists the exercises", file=sys.stderr)
         return 2
