@@ -58,6 +58,8 @@ def save_checkpoint(path: str | Path, **contents) -> None:
 def load_checkpoint(path: str | Path) -> dict:
     """Read and validate a checkpoint onto the CPU; raise CheckpointError with a fix if unusable."""
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"checkpoint {path} is a folder, not a file; pass the .pt file inside it")
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} not found; train one with `python -m reference train --out {path}`")
     try:

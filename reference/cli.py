@@ -111,6 +111,9 @@ def _add_write_command(commands) -> None:
 
 
 def run_write(args: argparse.Namespace) -> int:
+    # Checked before loading, so that a typo fails at once instead of printing nothing.
+    if args.poems < 1:
+        raise ValueError(f"--poems must be >= 1, got {args.poems}; pass how many poems to write")
     poet = load_poet(args.checkpoint)
     for number in range(args.poems):
         seed = None if args.seed is None else args.seed + number

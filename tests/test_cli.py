@@ -64,6 +64,19 @@ def test_missing_checkpoint_gets_clear_error(tmp_path, capsys):
     assert "not found" in capsys.readouterr().err
 
 
+def test_checkpoint_folder_gets_clear_error(tmp_path, capsys):
+    assert main(["write", "--checkpoint", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "is a folder, not a file" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("poems", ["0", "-2"])
+def test_write_rejects_poem_count_below_one(poems, capsys):
+    assert main(["write", "--poems", poems]) == 2
+    assert f"--poems must be >= 1, got {poems}" in capsys.readouterr().err
+
+
 def test_bad_sampling_setting_gets_clear_error(poems_file, tmp_path, capsys):
     out = tmp_path / "poet.pt"
     main(tiny_train_args(poems_file, out, tmp_path / "cache"))
