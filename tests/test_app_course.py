@@ -198,6 +198,19 @@ def test_lecture_token_choice_outlines_row():
     assert any("tiktoken cl100k_base" in markdown.value for markdown in app.markdown)
 
 
+def test_lecture_new_line_chooses_last_token():
+    app = open_page(LECTURE_PAGE)
+    app.select_slider(key="lecture.token").set_value(1).run()
+    line = "The sea at night, the moon above the water, and the wind"
+    app.text_input(key="lecture.text").input(line).run()
+
+    slider = app.select_slider(key="lecture.token")
+    assert slider.value == len(slider.options) - 1
+    grid = plotly_specs(app)[0]
+    T = len(plotly_array(grid["data"][0]["z"]))
+    assert {shape["y0"] for shape in grid["layout"]["shapes"]} == {T - 1 - 0.5}
+
+
 def test_studio_starts_and_stops_training(monkeypatch, tmp_path):
     monkeypatch.setenv(WORKSPACE_VARIABLE, str(write_reference_workspace(tmp_path / "student")))
     app = open_page("lesson-attention")

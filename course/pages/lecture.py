@@ -49,11 +49,18 @@ def show_chips(title: str, pieces) -> None:
     st.html(chips_html(pieces).replace("font-size:1.15rem", "font-size:2rem"))
 
 
+def forget_chosen_token() -> None:
+    """Drop the chosen token position so that a new line starts on its last token."""
+    # Streamlit keeps a keyed slider's value while it is still among the options, so without
+    # this the grid would show a position of the old line that the lecturer never chose.
+    st.session_state.pop("lecture.token", None)
+
+
 def lecture_page() -> None:
     """Render Lecture mode."""
     st.html(PROJECTOR_CSS)
     st.title("Where does the poet look?")
-    text = st.text_input("A line of verse", value=DEFAULT_LINE, key="lecture.text")
+    text = st.text_input("A line of verse", value=DEFAULT_LINE, key="lecture.text", on_change=forget_chosen_token)
     if not text.strip():
         st.info("Type a line of verse to begin.")
         st.stop()
