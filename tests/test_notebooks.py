@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import nbformat
 import pytest
 
@@ -15,11 +9,10 @@ from grader.catalog import BY_ID, EXERCISES
 from grader.gradebook import Gradebook
 from grader.grading import grade
 from grader.notebook_checks import module_source
+from grader.nbgrader_run import BEGIN, END, complete_with_solution, nbgrader_environment, run_nbgrader
 from grader.notebooks import assignment_name, build_notebook, check_cell_name, planned_cells, write_source
 from grader.pool import WorkerPool
 
-REPOSITORY = Path(__file__).resolve().parents[1]
-BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 
 
 def test_assignment_name_example():
@@ -71,38 +64,6 @@ def test_every_solution_notebook_passes_grader(tmp_path):
     assert failures == {}
 
 
-def _environment(tmp_path: Path) -> dict[str, str]:
-    """PATH with this venv's bin (nbgrader runs `alembic`), the repository importable, and a
-    python3 kernel spec that points at this interpreter."""
-    kernel = tmp_path / "jupyter" / "kernels" / "python3"
-    kernel.mkdir(parents=True)
-    (kernel / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python 3", "language": "python"}))
-    environment = dict(os.environ)
-    environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment.get('PATH', '')}"
-    environment["PYTHONPATH"] = f"{REPOSITORY}{os.pathsep}{environment.get('PYTHONPATH', '')}"
-    environment["JUPYTER_PATH"] = str(tmp_path / "jupyter")
-    environment["JUPYTER_CONFIG_DIR"] = str(tmp_path / "jupyter-config")  # ignore the machine's own config
-    return environment
-
-
-def _nbgrader(course: Path, environment: dict, *arguments: str) -> None:
-    command = [sys.executable, "-m", "nbgrader", *arguments, f"--CourseDirectory.root={course}",
-               f"--CourseDirectory.db_url=sqlite:///{course / 'gradebook.db'}"]
-    completed = subprocess.run(command, cwd=course, env=environment, capture_output=True, text=True, timeout=240)
-    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
-
-
-def _completed(student_notebook: nbformat.NotebookNode, source_notebook: nbformat.NotebookNode):
-    """The student version with its solution cell replaced by the teacher's solution."""
-    solution = next(c.source for c in source_notebook.cells if c.metadata["nbgrader"]["solution"])
-    for cell in student_notebook.cells:
-        if cell.metadata.get("nbgrader", {}).get("solution"):
-            cell.source = "\n".join(line for line in solution.splitlines() if line.strip() not in (BEGIN, END))
-    return student_notebook
-
-
 @pytest.mark.slow
 def test_generate_autograde_writes_same_gradebook(tmp_path):
     course = tmp_path / "course"
@@ -119,8 +80,8 @@ def test_generate_autograde_writes_same_gradebook(tmp_path):
     with Gradebook(database) as book:
         book.add_attempt("ada", direct, source_text)
 
-    environment = _environment(tmp_path)
-    _nbgrader(course, environment, "generate_assignment", lesson, "--force")
+    environment = nbgrader_environment(tmp_path)
+    run_nbgrader(course, environment, "generate_assignment", lesson, "--force")
     released = nbformat.read(course / "release" / lesson / f"{solved}.ipynb", as_version=4)
     student_solution = next(c.source for c in released.cells if c.metadata["nbgrader"].get("solution"))
     assert "raise NotImplementedError" in student_solution
@@ -129,10 +90,10 @@ def test_generate_autograde_writes_same_gradebook(tmp_path):
     submitted = course / "submitted" / "bob" / lesson
     submitted.mkdir(parents=True)
     source = nbformat.read(course / "source" / lesson / f"{solved}.ipynb", as_version=4)
-    nbformat.write(_completed(released, source), submitted / f"{solved}.ipynb")
+    nbformat.write(complete_with_solution(released, source), submitted / f"{solved}.ipynb")
     nbformat.write(nbformat.read(course / "release" / lesson / f"{unsolved}.ipynb", as_version=4),
                    submitted / f"{unsolved}.ipynb")
-    _nbgrader(course, environment, "autograde", lesson, "--force", "--ExecutePreprocessor.kernel_name=python3",
+    run_nbgrader(course, environment, "autograde", lesson, "--force", "--ExecutePreprocessor.kernel_name=python3",
               "--ExecutePreprocessor.timeout=120")
 
     with Gradebook(database) as book:
