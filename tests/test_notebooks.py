@@ -5,6 +5,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
+from grader.__main__ import main as grader_main
 from grader.catalog import BY_ID, EXERCISES
 from grader.gradebook import Gradebook
 from grader.grading import grade
@@ -101,3 +102,28 @@ def test_generate_autograde_writes_same_gradebook(tmp_path):
     assert bob[solved] == (direct.points, direct.points)
     assert bob[solved] == ada[solved]
     assert bob[unsolved][0] == 0.0
+
+
+def test_notebooks_command_keeps_edited_notebooks(tmp_path, capsys):
+    assert grader_main(["notebooks", str(tmp_path)]) == 0
+    edited = tmp_path / "source" / "lesson04" / "softmax.ipynb"
+    edited.write_text(edited.read_text(encoding="utf-8").replace("Lesson 4", "Lesson 4 (edited)"), encoding="utf-8")
+    capsys.readouterr()
+
+    assert grader_main(["notebooks", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"already contains {len(EXERCISES)} notebooks" in err
+    assert "--force" in err
+    assert "Lesson 4 (edited)" in edited.read_text(encoding="utf-8")
+
+    assert grader_main(["notebooks", str(tmp_path), "--force"]) == 0
+    assert "Lesson 4 (edited)" not in edited.read_text(encoding="utf-8")
+
+
+def test_notebooks_command_unwritable_folder(tmp_path, capsys):
+    not_a_folder = tmp_path / "notes.txt"
+    not_a_folder.write_text("keep me", encoding="utf-8")
+    assert grader_main(["notebooks", str(not_a_folder)]) == 2
+    err = capsys.readouterr().err
+    assert "pass a folder you can write to" in err
+    assert "Traceback" not in err
