@@ -16,6 +16,8 @@ from torch import Tensor, nn  # noqa: F401
 def softmax(x: Tensor, dim: int = -1) -> Tensor:
     """Normalize `x` along `dim` into probabilities, without overflow.
 
+    A slice that is entirely -inf (a fully masked row) must become all zeros, not NaN.
+
     Lesson 4 (Attention), exercise `softmax`: Numerically stable softmax.
     Check it with `python -m grader check softmax`.
     """

@@ -34,3 +34,18 @@ def test_stub_docstring_names_lesson(exercise):
 
 def test_exercises_have_three_hints():
     assert all(len(exercise.mistakes) >= 3 for exercise in EXERCISES)
+
+
+def test_softmax_stub_states_masked_row_rule():
+    import torch
+
+    from exercises.lesson04_attention import softmax as stub
+    from reference.attention import softmax as reference_softmax
+
+    # The check compares against the reference, which turns a fully masked row into zeros where
+    # torch.softmax gives NaN, so the stub, the only spec a student may read, has to state the rule.
+    masked_row = torch.full((1, 3), float("-inf"))
+    assert torch.equal(reference_softmax(masked_row), torch.zeros(1, 3))
+    assert torch.isnan(torch.softmax(masked_row, dim=-1)).all()
+    assert "entirely -inf" in stub.__doc__
+    assert "all zeros" in stub.__doc__
