@@ -58,6 +58,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown exercise {args.exercise!r}; choose one of: {', '.join(BY_ID)}", file=sys.stderr)
         return 2
 
+    # `not > 0` also rejects NaN; a zero or negative limit would fail every call as a timeout.
+    if not args.timeout > 0:
+        print(f"--timeout must be > 0 seconds, got {args.timeout}; pass the seconds one call may take "
+              f"(default {Limits.timeout_s})", file=sys.stderr)
+        return 2
+
     ids = list(BY_ID) if args.all else [args.exercise]
     if args.solutions:
         files = solution_files()
@@ -66,12 +72,33 @@ def main(argv: list[str] | None = None) -> int:
         if not folder.is_dir():
             print(f"no exercises/ folder in {args.path}; pass --path to the folder that contains it", file=sys.stderr)
             return 2
-        files = {f"exercises/{name}": source for name, source in read_workspace(folder).items()}
+        try:
+            files = {f"exercises/{name}": source for name, source in read_workspace(folder).items()}
+        except UnicodeDecodeError as error:
+            print(f"{first_non_utf8(folder)} is not valid UTF-8 (invalid byte at offset {error.start}); "
+                  f"save it as UTF-8 and check again", file=sys.stderr)
+            return 2
+
+        missing = sorted({BY_ID[exercise_id].stub_path for exercise_id in ids} - set(files))
+        if missing:
+            print(f"{', '.join(missing)} not found in {args.path}; copy the missing files from the "
+                  f"course's exercises/ folder", file=sys.stderr)
+            return 2
 
     with WorkerPool(size=2, sandbox=False if args.no_sandbox else None, limits=Limits(timeout_s=args.timeout)) as pool:
         results = grade(ids, files, pool)
     print(to_json(results) if args.json else to_text(results))
     return 0 if all(result.passed for result in results) else 1
+
+
+def first_non_utf8(folder: Path) -> Path | None:
+    """Find the first .py file under `folder` that does not decode as UTF-8, in read_workspace's order."""
+    for path in sorted(folder.rglob("*.py")):
+        try:
+            path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            return path
+    return None
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from grader.__main__ import main as grader_main
 from grader.catalog import EXERCISES
 from grader.checks import compare
 from grader.codec import CodecError, decode, encode
@@ -249,3 +250,27 @@ def test_pool_serves_after_hostile_code(pool):
     grade(["gelu"], files, pool)
     result, = grade(["gelu"], solution_files(), pool)
     assert result.passed
+
+
+@pytest.mark.parametrize("timeout", ["0", "-3", "nan"])
+def test_check_rejects_timeout_not_positive(timeout, capsys):
+    assert grader_main(["check", "softmax", "--timeout", timeout]) == 2
+    assert f"--timeout must be > 0 seconds, got {float(timeout)}" in capsys.readouterr().err
+
+
+def test_check_names_missing_exercise_file(tmp_path, capsys):
+    (tmp_path / "exercises").mkdir()
+    assert grader_main(["check", "softmax", "--path", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "exercises/lesson04_attention.py not found" in err
+    assert "Traceback" not in err
+
+
+def test_check_names_non_utf8_file(tmp_path, capsys):
+    folder = tmp_path / "exercises"
+    folder.mkdir()
+    (folder / "lesson04_attention.py").write_bytes(b"# caf\xe9\n")
+    assert grader_main(["check", "softmax", "--path", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{folder / 'lesson04_attention.py'} is not valid UTF-8" in err
+    assert "save it as UTF-8" in err
