@@ -10,7 +10,7 @@ from pathlib import Path
 
 from grader import classroom_cli, notebooks_cli
 from grader.catalog import BY_ID, EXERCISES
-from grader.grading import grade, read_workspace, solution_files
+from grader.grading import WorkspaceError, grade, read_workspace, solution_files
 from grader.pool import Limits, WorkerPool
 from grader.report import to_json, to_text
 
@@ -74,9 +74,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         try:
             files = {f"exercises/{name}": source for name, source in read_workspace(folder).items()}
-        except UnicodeDecodeError as error:
-            print(f"{first_non_utf8(folder)} is not valid UTF-8 (invalid byte at offset {error.start}); "
-                  f"save it as UTF-8 and check again", file=sys.stderr)
+        except WorkspaceError as error:
+            print(f"error: {error}", file=sys.stderr)
             return 2
 
         missing = sorted({BY_ID[exercise_id].stub_path for exercise_id in ids} - set(files))
@@ -89,16 +88,6 @@ def main(argv: list[str] | None = None) -> int:
         results = grade(ids, files, pool)
     print(to_json(results) if args.json else to_text(results))
     return 0 if all(result.passed for result in results) else 1
-
-
-def first_non_utf8(folder: Path) -> Path | None:
-    """Find the first .py file under `folder` that does not decode as UTF-8, in read_workspace's order."""
-    for path in sorted(folder.rglob("*.py")):
-        try:
-            path.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            return path
-    return None
 
 
 if __name__ == "__main__":

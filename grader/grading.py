@@ -248,12 +248,25 @@ def _matches(exercise: Exercise, function, args, kwargs, outcome: dict) -> bool:
     return outcome["status"] == "ok" and same_outcome(outcome.get("value"), wrong, exercise.atol, exercise.rtol)
 
 
+class WorkspaceError(ValueError):
+    """A student's workspace that cannot be read; the message names the file and the fix."""
+
+
 def read_workspace(folder: Path) -> dict[str, str]:
-    """Read a student's workspace: every .py file under `folder`, keyed by relative path."""
+    """Read a student's workspace: every .py file under `folder`, keyed by relative path.
+
+    Raises WorkspaceError for a file that is not UTF-8, which Python cannot import either.
+    """
     files = {}
     for path in sorted(folder.rglob("*.py")):
-        if "__pycache__" not in path.parts:
+        if "__pycache__" in path.parts:
+            continue
+        try:
             files[str(path.relative_to(folder))] = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as error:
+            raise WorkspaceError(
+                f"{path} is not valid UTF-8 (invalid byte at offset {error.start}); save it as UTF-8 and check again"
+            ) from error
     return files
 
 

@@ -123,6 +123,17 @@ def test_lesson_page_shows_text_figure_and_tasks(monkeypatch, tmp_path):
     assert "NotImplementedError" in codes
 
 
+def test_non_utf8_exercise_file_named_on_page(monkeypatch, tmp_path):
+    workspace = write_stub_workspace(tmp_path / "student")
+    lesson_file = workspace / "exercises" / "lesson04_attention.py"
+    lesson_file.write_bytes(lesson_file.read_bytes() + b"# caf\xe9\n")
+    monkeypatch.setenv(WORKSPACE_VARIABLE, str(workspace))
+    app = open_page("lesson-attention")
+    errors = " ".join(error.value for error in app.error)
+    assert f"{lesson_file} is not valid UTF-8" in errors
+    assert "save it as UTF-8" in errors
+
+
 def test_check_reference_as_student_passes(monkeypatch, tmp_path):
     monkeypatch.setenv(WORKSPACE_VARIABLE, str(write_reference_workspace(tmp_path / "student")))
     app = open_page("lesson-attention")

@@ -146,12 +146,18 @@ def require_student() -> Student:
 
 def workspace_files(student: Student) -> dict[str, str]:
     """Read the student's `exercises/` folder as the grader's files (path -> source)."""
-    from grader.grading import read_workspace
+    from grader.grading import WorkspaceError, read_workspace
 
     folder = student.workspace / "exercises"
     if not folder.is_dir():
         return {}
-    return {f"exercises/{name}": source for name, source in read_workspace(folder).items()}
+    try:
+        files = read_workspace(folder)
+    except WorkspaceError as error:
+        logger.warning("unreadable workspace of student %s: %s", student.id, error)
+        st.error(str(error))
+        st.stop()
+    return {f"exercises/{name}": source for name, source in files.items()}
 
 
 def check_exercises(student: Student, exercise_ids: list[str]) -> list[ExerciseResult]:
