@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from grader.classroom import Classroom
-from grader.gradebook import Gradebook, GradebookError, default_url
+from grader.gradebook import Gradebook, GradebookError, configured_url
 
 PASSWORD_VARIABLE = "LLM_FROM_SCRATCH_TEACHER_PASSWORD"
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--course-dir", type=Path, default=REPOSITORY,
                         help="folder whose course_data/ holds the gradebook and workspaces (default: this checkout)")
     parser.add_argument("--database-url", default=None,
-                        help="SQLAlchemy URL of the gradebook (default: SQLite in COURSE_DIR/course_data/)")
+                        help="SQLAlchemy URL of the gradebook (default: $LLM_FROM_SCRATCH_DATABASE_URL, else SQLite in COURSE_DIR/course_data/); the app reads the same variable")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
             print("error: the two passwords differ; nothing was changed", file=sys.stderr)
             return 2
 
-    url = args.database_url or default_url(args.course_dir)
+    url = args.database_url or configured_url(args.course_dir)
     try:
         book = Gradebook(url)
     except (OSError, ImportError, SQLAlchemyError, GradebookError) as error:
@@ -52,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
             return 2
     print(f"class code and teacher password set in {redact_password(url)}")
     print(f"start the server for the class with: {server_command(args.course_dir)}")
+    if args.database_url:
+        print("and set LLM_FROM_SCRATCH_DATABASE_URL to the same --database-url for that server")
     return 0
 
 

@@ -129,6 +129,15 @@ class AttemptRecord:
         return self.earned == self.points
 
 
+# A SQLAlchemy URL (PostgreSQL for a larger class) that replaces the SQLite file in the course folder.
+DATABASE_URL_VARIABLE = "LLM_FROM_SCRATCH_DATABASE_URL"
+
+
+def configured_url(course_folder: Path) -> str:
+    """Return $LLM_FROM_SCRATCH_DATABASE_URL if set, else the SQLite gradebook in `course_folder`."""
+    return os.environ.get(DATABASE_URL_VARIABLE) or default_url(course_folder)
+
+
 def default_url(course_folder: Path) -> str:
     """Return the SQLite URL of the gradebook inside `course_folder`.
 

@@ -61,3 +61,12 @@ def test_server_command_names_course_dir(tmp_path):
     assert server_command(Path("/srv/class")) == (
         "LLM_FROM_SCRATCH_CLASSROOM=1 LLM_FROM_SCRATCH_COURSE_DIR=/srv/class streamlit run app.py"
     )
+
+
+def test_database_url_variable_used(tmp_path, monkeypatch):
+    database = tmp_path / "elsewhere.db"
+    monkeypatch.setenv("LLM_FROM_SCRATCH_DATABASE_URL", f"sqlite:///{database}")
+    monkeypatch.setenv("LLM_FROM_SCRATCH_TEACHER_PASSWORD", "correct horse")
+    assert main(["classroom", "--class-code", "POEM42", "--course-dir", str(tmp_path / "course")]) == 0
+    assert database.is_file()
+    assert not (tmp_path / "course" / "course_data" / "gradebook.db").exists()

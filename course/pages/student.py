@@ -124,7 +124,7 @@ def _open_gradebook(folder: str):
     module = optional_module("grader.gradebook")
     if module is None:
         return None
-    return module.Gradebook(module.default_url(Path(folder)))
+    return module.Gradebook(module.configured_url(Path(folder)))
 
 
 def current_student() -> Student | None:
