@@ -137,6 +137,7 @@ def run_train(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace, group: distributed.ProcessGroup) -> int:
     from course.corpus import default_cache_dir, load_corpus
 
+    _check_train_options(args)
     config = TrainConfig(
         batch_size=args.batch_size, max_steps=args.steps, max_minutes=args.minutes,
         max_lr=args.lr, min_lr=args.min_lr if args.min_lr is not None else args.lr / 10,
@@ -193,6 +194,24 @@ def _train(args: argparse.Namespace, group: distributed.ProcessGroup) -> int:
             bar.close()
     say(f"saved {args.out} after {state.step} steps ({state.elapsed_seconds / 60:.1f} minutes)")
     return 0
+
+
+def _check_train_options(args: argparse.Namespace) -> None:
+    """Reject invalid options by their flag names, before any data is loaded."""
+    for flag in ("batch_size", "steps", "eval_interval", "eval_batches"):
+        value = getattr(args, flag)
+        if value < 1:
+            raise ValueError(f"--{flag.replace('_', '-')} must be at least 1, got {value}")
+    if args.minutes is not None and args.minutes <= 0:
+        raise ValueError(f"--minutes must be more than 0, got {args.minutes}; leave it out to train for --steps")
+    if args.lr <= 0:
+        raise ValueError(f"--lr must be more than 0, got {args.lr}; 2e-3 suits the poet")
+    if args.min_lr is not None and not 0 < args.min_lr <= args.lr:
+        raise ValueError(f"--min-lr must be more than 0 and at most --lr ({args.lr}), got {args.min_lr}")
+    if not 0 <= args.warmup < 1:
+        raise ValueError(f"--warmup is a fraction of the run in [0, 1), got {args.warmup}")
+    if args.grad_clip < 0:
+        raise ValueError(f"--grad-clip must be 0 (off) or more, got {args.grad_clip}")
 
 
 def _model_config(args: argparse.Namespace):

@@ -94,3 +94,16 @@ def test_help_explains_options_with_units(command, capsys):
     if command == "train":
         assert "wall-clock budget in minutes" in text
         assert "sequences per step" in text
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--lr", "-1", "--lr must be more than 0, got -1.0"),
+    ("--steps", "0", "--steps must be at least 1, got 0"),
+    ("--batch-size", "0", "--batch-size must be at least 1, got 0"),
+    ("--minutes", "-2", "--minutes must be more than 0, got -2.0"),
+    ("--warmup", "1.5", "--warmup is a fraction of the run in [0, 1), got 1.5"),
+])
+def test_invalid_train_option_named(option, value, message, tmp_path, capsys):
+    args = tiny_train_args(tmp_path / "missing.txt", tmp_path / "poet.pt", tmp_path / "cache", option, value)
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
