@@ -98,7 +98,7 @@ class WorkerPool:
             # A call that hung or killed its process will most likely do so again, and each retry
             # costs a fresh worker; the other exercises still get their turn.
             for call in [c for c in pending if c["group"] in timed_out_groups]:
-                results[call["id"]] = {"status": "skipped", "message": "not run, because an earlier call of this exercise timed out or crashed"}
+                results[call["id"]] = {"status": "skipped", "message": "an earlier call of this exercise timed out or crashed"}
             pending = [c for c in pending if c["id"] not in results]
         return [results[call["id"]] for call in calls]
 
@@ -194,7 +194,7 @@ class WorkerPool:
                 pass
         if line is None and worker.process.poll() is None:
             os.killpg(worker.process.pid, signal.SIGKILL)
-            return {"status": "timeout", "message": f"no result within {call['timeout']} s (an endless loop?)",
+            return {"status": "timeout", "message": f"no result within {call['timeout']} s; look for a loop that never ends",
                     **self._stuck_location(worker)}
         if line is None:
             status, message = describe_exit(worker.process.wait(), worker.sandboxed)

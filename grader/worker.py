@@ -252,9 +252,10 @@ def _describe_exception(error: BaseException, workspace: Path, stage: str) -> di
         return {"status": "not_implemented", "message": str(error)}
     if isinstance(error, MemoryError) or (isinstance(error, RuntimeError) and re.search(
             r"can't allocate memory|not enough memory|out of memory", str(error))):
-        return {"status": "memory", "message": f"{type(error).__name__}: {str(error)[:200]}"}
+        detail = str(error)[:200] or "the code allocated more than the grader's memory limit"
+        return {"status": "memory", "message": f"{type(error).__name__}: {detail}"}
     if isinstance(error, OSError) and error.errno == 27:  # EFBIG: RLIMIT_FSIZE reached
-        return {"status": "output_limit", "message": "printed more output than the grader keeps"}
+        return {"status": "output_limit", "message": "remove or shorten the print calls"}
 
     frame = _last_workspace_frame(error, workspace)
     return {"status": "exception", "stage": stage, "message": f"{type(error).__name__}: {str(error)[:500]}",
