@@ -32,6 +32,8 @@ ATTENTION_COLOURSCALE = "Blues"
 # Above this many tokens, hovering a cell shows positions instead of token labels (see _heatmap_trace).
 HOVER_LABEL_MAX_TOKENS = 128
 MASKED_NOTE = "grey cells: masked future tokens"
+# At most this many token labels per axis: the 1000-pixel-high heatmap fits about 40 readable rows.
+MAX_TICK_LABELS = 40
 
 
 def attention_heatmap(weights: Tensor, tokens: list[str], title: str = "Attention weights") -> go.Figure:
@@ -216,9 +218,13 @@ def _heatmap_trace(weights: Tensor, tokens: list[str], showscale: bool = True) -
 
 
 def _token_ticks(tokens: list[str]) -> dict:
-    # Grid lines would cross the grey masked cells and look like data, so they are off.
+    # Above MAX_TICK_LABELS tokens the labels would overlap, so only every k-th token is labelled;
+    # hovering still names every cell. Grid lines would cross the grey masked cells and look like
+    # data, so they are off.
+    step = math.ceil(len(tokens) / MAX_TICK_LABELS) if len(tokens) > MAX_TICK_LABELS else 1
+    positions = list(range(0, len(tokens), step))
     return dict(
-        tickmode="array", tickvals=list(range(len(tokens))), ticktext=list(tokens),
+        tickmode="array", tickvals=positions, ticktext=[tokens[i] for i in positions],
         automargin=True, showgrid=False, zeroline=False,
     )
 

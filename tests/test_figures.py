@@ -305,3 +305,14 @@ def test_query_rows_reject_position_past_end(tiny_attention):
     _, _, attention = tiny_attention
     with pytest.raises(ValueError, match="query must be a position from 0 to 5, got 6"):
         query_attention_by_head([layer[0] for layer in attention], 6, TOKENS)
+
+
+def test_long_input_labels_every_kth_token():
+    T = 100
+    weights = torch.tril(torch.full((T, T), 1.0 / T))
+    tokens = [f"t{i}" for i in range(T)]
+    figure = attention_heatmap(weights, tokens)
+    tick_positions = list(figure.layout.yaxis.tickvals)
+    assert len(tick_positions) <= 40
+    assert tick_positions[:3] == [0, 3, 6]
+    assert list(figure.layout.yaxis.ticktext)[:3] == ["t0", "t3", "t6"]
