@@ -136,6 +136,30 @@ def shown_hints(attempts: list[AttemptRecord], limit: int = 10) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["exercise", "hint", "times", "students"])
 
 
+def self_check_summary(answers: list[dict]) -> pd.DataFrame:
+    """Return one row per self-check question: lesson, question, students who answered, and the
+    share whose latest answer is correct (answers as `Gradebook.find_answers` returns them).
+
+    >>> self_check_summary([
+    ...     {"lesson_id": "attention", "question_id": "q1", "student_id": "ada", "correct": False},
+    ...     {"lesson_id": "attention", "question_id": "q1", "student_id": "ada", "correct": True},
+    ...     {"lesson_id": "attention", "question_id": "q1", "student_id": "bob", "correct": False},
+    ... ]).to_dict("records")
+    [{'lesson': 'attention', 'question': 'q1', 'students': 2, 'correct now': 0.5}]
+    """
+    latest: dict[tuple[str, str, str], bool] = {}
+    for answer in answers:  # oldest first, so later answers replace earlier ones
+        latest[(answer["lesson_id"], answer["question_id"], answer["student_id"])] = answer["correct"]
+
+    by_question: dict[tuple[str, str], list[bool]] = {}
+    for (lesson, question, _), correct in latest.items():
+        by_question.setdefault((lesson, question), []).append(correct)
+    rows = [{"lesson": lesson, "question": question, "students": len(results),
+             "correct now": round(sum(results) / len(results), 2)}
+            for (lesson, question), results in sorted(by_question.items())]
+    return pd.DataFrame(rows, columns=["lesson", "question", "students", "correct now"])
+
+
 def timeline(attempts: list[AttemptRecord], student_id: str | None = None) -> pd.DataFrame:
     """Return one row per attempt in time order: student, time, exercise, lesson, earned, points, passed."""
     chosen = [a for a in attempts if student_id is None or a.student_id == student_id]

@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from grader.catalog import BY_ID
 from grader.grading import ExerciseResult
-from grader.gradebook_schema import Attempt, Base, CheckRun, Setting
+from grader.gradebook_schema import Attempt, Base, CheckRun, SelfCheckAnswer, Setting
 from grader.notebooks import assignment_name, check_cell_name, planned_cells
 
 logger = logging.getLogger(__name__)
@@ -366,6 +366,46 @@ class Gradebook:
         if not self._run("remove setting", {"setting": key}, remove):
             logger.info("setting %s not found for removal", key)
             raise MissingEntry(f"no setting {key!r}")
+
+    # ----------------------------------------------------------------------------------------
+    # self-check answers
+
+    def add_answer(self, student_id: str, lesson_id: str, question_id: str, answer: str, correct: bool,
+                   answer_id: str | None = None) -> str:
+        """Store one graded self-check answer and return its id; a retried id is stored once."""
+        if not student_id:
+            raise ValueError("student_id must be a non-empty string")
+        record = SelfCheckAnswer(
+            id=answer_id or str(uuid.uuid4()), student_id=student_id, lesson_id=lesson_id,
+            question_id=question_id, answer=str(answer)[:1000], correct=bool(correct),
+            created_at=datetime.now(timezone.utc),
+        )
+
+        def add():
+            with self._sessions.begin() as session:
+                if session.get(SelfCheckAnswer, record.id) is None:
+                    session.add(record)
+
+        ids = {"answer": record.id, "student": student_id, "lesson": lesson_id, "question": question_id}
+        self._run("add answer", ids, add)
+        return record.id
+
+    def find_answers(self, student_id: str | None = None, lesson_id: str | None = None) -> list[dict]:
+        """Return the self-check answers that match the filters, oldest first, as plain dicts."""
+        def find():
+            query = select(SelfCheckAnswer).order_by(SelfCheckAnswer.created_at, SelfCheckAnswer.id)
+            if student_id is not None:
+                query = query.where(SelfCheckAnswer.student_id == student_id)
+            if lesson_id is not None:
+                query = query.where(SelfCheckAnswer.lesson_id == lesson_id)
+            with self._sessions() as session:
+                return [
+                    {"id": a.id, "student_id": a.student_id, "lesson_id": a.lesson_id, "question_id": a.question_id,
+                     "answer": a.answer, "correct": a.correct, "created_at": a.created_at}
+                    for a in session.scalars(query)
+                ]
+
+        return self._run("find answers", {"student": student_id, "lesson": lesson_id}, find)
 
     # ----------------------------------------------------------------------------------------
     # scores as nbgrader stores them

@@ -62,6 +62,21 @@ class CheckRun(Base):
     attempt: Mapped[Attempt] = relationship(back_populates="checks")
 
 
+class SelfCheckAnswer(Base):
+    """One answer to a lesson's self-check question, graded on the spot by the lesson page."""
+
+    __tablename__ = "course_self_check_answer"
+
+    # A uuid4 chosen by the caller, so a retried write stores the answer once.
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    student_id: Mapped[str] = mapped_column(String(128), index=True)
+    lesson_id: Mapped[str] = mapped_column(String(128), index=True)
+    question_id: Mapped[str] = mapped_column(String(128))
+    answer: Mapped[str] = mapped_column(Text)
+    correct: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
 class Setting(Base):
     """One course setting, such as the class code's salted hash (never the plain secret)."""
 

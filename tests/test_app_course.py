@@ -189,6 +189,22 @@ def test_self_check_question_graded_on_the_spot():
     assert grade_answer(question, right)[1] in [success.value for success in app.success]
 
 
+def test_self_check_answer_recorded_once(tmp_path):
+    from grader.gradebook import Gradebook, default_url
+
+    lesson = next(lesson for lesson in load_lessons() if lesson.id == "attention")
+    question = next(q for q in lesson.questions if q.kind == "choice")
+    right = question.options[question.correct_option]
+    app = open_page("lesson-attention")
+    app.radio(key=f"lesson.attention.question.{question.id}").set_value(right).run()
+    app.run()  # an unrelated rerun must not record the same answer again
+    assert not app.exception
+
+    with Gradebook(default_url(tmp_path / "course")) as book:
+        answers = book.find_answers("local", "attention")
+    assert [(a["question_id"], a["answer"], a["correct"]) for a in answers] == [(question.id, right, True)]
+
+
 def test_lecture_token_choice_outlines_row():
     app = open_page(LECTURE_PAGE)
     app.text_input(key="lecture.text").input("The moon upon the water").run()

@@ -14,7 +14,7 @@ from course.dashboard_figures import attempt_timeline, progress_heatmap
 from grader.catalog import EXERCISES
 from grader.classroom import AccessDenied, Classroom
 from grader.dashboard import (EXPORT_COLUMNS, PoetStatus, export_csv, failing_checks, poet_states, read_poet_status,
-                              score_matrix, shown_hints, timeline, workspace_zip, write_poet_status)
+                              score_matrix, self_check_summary, shown_hints, timeline, workspace_zip, write_poet_status)
 from grader.gradebook import Gradebook, default_url
 from tests.test_gradebook import make_result
 
@@ -162,3 +162,21 @@ def test_attempt_timeline_traces(book):
     passed, not_passed = figure.data
     assert len(passed.x) == 1
     assert len(not_passed.x) == 3
+
+
+def test_self_check_summary_uses_latest_answer():
+    answers = [
+        {"lesson_id": "attention", "question_id": "q1", "student_id": "ada", "correct": False},
+        {"lesson_id": "attention", "question_id": "q1", "student_id": "ada", "correct": True},
+        {"lesson_id": "attention", "question_id": "q1", "student_id": "bob", "correct": False},
+        {"lesson_id": "bpe", "question_id": "q2", "student_id": "bob", "correct": True},
+    ]
+    rows = self_check_summary(answers).to_dict("records")
+    assert rows == [
+        {"lesson": "attention", "question": "q1", "students": 2, "correct now": 0.5},
+        {"lesson": "bpe", "question": "q2", "students": 1, "correct now": 1.0},
+    ]
+
+
+def test_self_check_summary_empty():
+    assert list(self_check_summary([]).columns) == ["lesson", "question", "students", "correct now"]

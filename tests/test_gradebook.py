@@ -332,3 +332,15 @@ def test_docstring_examples_hold(module_name):
     result = doctest.testmod(importlib.import_module(module_name))
     assert result.failed == 0
     assert result.attempted > 0
+
+
+def test_answer_stored_once_per_id(book):
+    answer_id = book.add_answer("ada", "attention", "q1", "B", True)
+    assert book.add_answer("ada", "attention", "q1", "B", True, answer_id=answer_id) == answer_id
+    book.add_answer("ada", "attention", "q2", "3.5", False)
+    book.add_answer("bob", "attention", "q1", "A", False)
+
+    answers = book.find_answers("ada", "attention")
+    assert [(a["question_id"], a["answer"], a["correct"]) for a in answers] == [("q1", "B", True), ("q2", "3.5", False)]
+    assert len(book.find_answers(lesson_id="attention")) == 3
+    assert book.find_answers("carol") == []

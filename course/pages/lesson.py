@@ -17,7 +17,7 @@ from course.lessons import (
     LESSON_GLOB, LESSONS_DIR, Lesson, Question, grade_answer, load_lessons, render_body, render_question,
     split_front_matter,
 )
-from course.pages.student import require_student
+from course.pages.student import current_student, record_answer, require_student
 
 # Figures and the grader import PyTorch and plotly, which take about 2.5 s together. They are
 # imported in the functions that draw, so `app.py` can list the lessons before they load.
@@ -99,7 +99,7 @@ def lesson_page(lesson_id: str) -> None:
     if lesson.questions:
         st.header("Check your understanding")
         for question in lesson.questions:
-            self_check(question, f"{prefix}.question")
+            self_check(lesson.id, question, f"{prefix}.question")
 
 
 def show_visualization(visualization_id: str, key_prefix: str) -> None:
@@ -124,8 +124,8 @@ def show_visualization(visualization_id: str, key_prefix: str) -> None:
     st.plotly_chart(figure, theme=None, key=f"{key_prefix}.{visualization_id}.chart")
 
 
-def self_check(question: Question, key_prefix: str) -> None:
-    """Ask one question and grade the answer on the spot with `grade_answer`."""
+def self_check(lesson_id: str, question: Question, key_prefix: str) -> None:
+    """Ask one question, grade the answer on the spot with `grade_answer`, and record it once."""
     key = f"{key_prefix}.{question.id}"
     ask = render_question(question)
     if question.kind == "choice":
@@ -140,3 +140,10 @@ def self_check(question: Question, key_prefix: str) -> None:
         st.warning(str(error))
         return
     (st.success if correct else st.error)(explanation)
+
+    # The page reruns on every interaction, so an answer is recorded only when it changes.
+    recorded_key = f"{key}.recorded"
+    student = current_student()
+    if student is not None and st.session_state.get(recorded_key) != answer:
+        record_answer(student, lesson_id, question.id, str(answer), correct)
+        st.session_state[recorded_key] = answer

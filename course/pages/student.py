@@ -177,6 +177,18 @@ def check_exercises(student: Student, exercise_ids: list[str]) -> list[ExerciseR
     return results
 
 
+def record_answer(student: Student, lesson_id: str, question_id: str, answer: str, correct: bool) -> None:
+    """Add one graded self-check answer to the gradebook; a gradebook error is logged and shown."""
+    book = gradebook()
+    if book is None:
+        return
+    try:
+        book.add_answer(student.id, lesson_id, question_id, answer, correct)
+    except RuntimeError as error:
+        logger.error("could not record the answer of student %s to %s/%s: %s", student.id, lesson_id, question_id, error)
+        st.warning(f"Your answer was graded but not saved in the gradebook: {error}")
+
+
 def record_attempts(student: Student, results: list[ExerciseResult], files: dict[str, str]) -> None:
     """Add each result to the gradebook; a gradebook error is logged and shown, and the results stay."""
     from grader.catalog import BY_ID

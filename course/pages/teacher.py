@@ -56,6 +56,10 @@ def live_overview(dashboard, figures, room) -> None:
     right.dataframe(dashboard.shown_hints(attempts), hide_index=True, key="teacher.hints")
     st.subheader("Poets")
     st.dataframe(dashboard.poet_states(room, students), hide_index=True, key="teacher.poets")
+    answers = book.find_answers()
+    if answers:
+        st.subheader("Self-check questions")
+        st.dataframe(dashboard.self_check_summary(answers), hide_index=True, key="teacher.self_checks")
 
 
 def student_details(dashboard, figures, room, identity) -> None:
