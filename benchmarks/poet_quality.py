@@ -1,4 +1,4 @@
-"""How well the default poet learns in a fixed time: validation loss per character after training.
+"""Measure how well the default poet learns in a fixed time: validation loss per character.
 
 Trains the default poet configuration on the default corpus for a wall-clock budget (3 minutes)
 and prints the validation loss in nats per character, converted from the loss per token with the
@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from reference.cli import main as cli_main  # noqa: E402
 from reference.poet import load_poet  # noqa: E402
 
-# A minimal character-level GPT reaches about this validation loss on Shakespeare in a few CPU
-# minutes; the poet should do at least as well on poetry in the same time.
+# About the validation loss that a minimal character-level GPT reaches on Shakespeare after a few
+# CPU minutes (an estimate, not measured here). The poet should do at least as well on poetry.
 TARGET_NATS_PER_CHAR = 1.9
 
 

@@ -24,7 +24,7 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--class-code", required=True, help="the code students type to sign in (at least 4 characters)")
     parser.add_argument("--course-dir", type=Path, default=REPOSITORY,
-                        help="folder whose course_data/ holds the gradebook and workspaces (default: this checkout)")
+                        help="folder whose course_data/ contains the gradebook and workspaces (default: this checkout)")
     parser.add_argument("--database-url", default=None,
                         help="SQLAlchemy URL of the gradebook (default: $LLM_FROM_SCRATCH_DATABASE_URL, else SQLite in COURSE_DIR/course_data/); the app reads the same variable")
 
