@@ -6,8 +6,8 @@ contain placeholders such as `{{ value:softmax_example }}`. `render_body` replac
 value that `course.lesson_values` computes from the reference, so the text cannot drift from the
 code.
 
-Deliberately left out: recording self-check answers. `grade_answer` is pure, and the gradebook
-is the caller's business.
+`grade_answer` is pure: the lesson page records each graded answer in the gradebook
+(`Gradebook.add_answer`), so this module never touches a database.
 """
 
 from __future__ import annotations
