@@ -238,6 +238,26 @@ def test_lecture_new_line_chooses_last_token():
     assert {shape["y0"] for shape in grid["layout"]["shapes"]} == {T - 1 - 0.5}
 
 
+def test_studio_uses_teacher_corpus(monkeypatch, tmp_path):
+    corpus = tmp_path / "sonnets.txt"
+    corpus.write_text("Shall I compare thee to a summer's day?\nThou art more lovely and more temperate.\n" * 200)
+    monkeypatch.setenv("LLM_FROM_SCRATCH_STUDIO_CORPUS", str(corpus))
+    monkeypatch.setenv(WORKSPACE_VARIABLE, str(write_stub_workspace(tmp_path / "student")))
+    app = open_page(STUDIO_PAGE)
+    assert any(str(corpus) in caption.value for caption in app.caption)
+
+
+def test_studio_missing_corpus_named(monkeypatch, tmp_path):
+    missing = tmp_path / "nowhere.txt"
+    monkeypatch.setenv("LLM_FROM_SCRATCH_STUDIO_CORPUS", str(missing))
+    monkeypatch.setenv(WORKSPACE_VARIABLE, str(write_stub_workspace(tmp_path / "student")))
+    app = AppTest.from_file(APP, default_timeout=120).run()
+    switch_to(app, STUDIO_PAGE)
+    errors = " ".join(error.value for error in app.error)
+    assert str(missing) in errors
+    assert "LLM_FROM_SCRATCH_STUDIO_CORPUS" in errors
+
+
 def test_studio_starts_and_stops_training(monkeypatch, tmp_path):
     monkeypatch.setenv(WORKSPACE_VARIABLE, str(write_reference_workspace(tmp_path / "student")))
     app = open_page("lesson-attention")

@@ -8,6 +8,7 @@ student's code. The attention maps load the trained weights (tensors only) into 
 from __future__ import annotations
 
 import html
+import logging
 import os
 
 import pandas as pd
@@ -26,9 +27,13 @@ from reference.model import GPT
 from reference.poet import Poet
 from reference.preparation import prepare
 
+logger = logging.getLogger(__name__)
+
 # Server-wide cap on trainings at once; each uses StudioSettings.threads CPU threads.
 MAX_TRAININGS_VARIABLE = "LLM_FROM_SCRATCH_MAX_TRAININGS"
 STUDIO_CORPUS_CHARS = 400_000  # enough verse for a few hundred steps; encodes in about a second
+# A teacher's corpus for the studio: a corpus name or a path to a .txt file or folder (default "poetry").
+STUDIO_CORPUS_VARIABLE = "LLM_FROM_SCRATCH_STUDIO_CORPUS"
 POEM_STYLE = ("font-family:Georgia,serif;font-size:1.25rem;line-height:1.55;white-space:pre-wrap;"
               "background:#fbf8f1;color:#222;padding:1rem 1.4rem;border-left:4px solid #c9b78f")
 
@@ -40,12 +45,27 @@ def studio_manager() -> StudioManager:
     return StudioManager(max_concurrent=int(os.environ.get(MAX_TRAININGS_VARIABLE) or 2), hidden_paths=hidden)
 
 
-@st.cache_resource(show_spinner="Encoding the poetry corpus ...")
-def studio_data(_poet: Poet, poet_key: str) -> dict:
-    """Encode the default poetry corpus with the demo poet's tokenizer, once per server and poet."""
-    corpus = load_corpus("poetry", max_chars=STUDIO_CORPUS_CHARS, cache_dir=default_cache_dir())
+@st.cache_resource(show_spinner="Encoding the training text ...")
+def studio_data(_poet: Poet, poet_key: str, source: str) -> tuple[dict, str]:
+    """Encode the studio's corpus with the demo poet's tokenizer, once per server, poet and corpus;
+    return the job data and the corpus description."""
+    corpus = load_corpus(source, max_chars=STUDIO_CORPUS_CHARS, cache_dir=default_cache_dir())
     data = prepare(corpus.train, corpus.validation, _poet.tokenizer.vocab_size, 0, None, _poet.tokenizer)
-    return job_data(_poet.tokenizer, data.train_tokens, data.val_tokens)
+    return job_data(_poet.tokenizer, data.train_tokens, data.val_tokens), corpus.description
+
+
+def studio_corpus(poet: Poet) -> dict:
+    """Return the job data for the configured corpus, or stop the page with the loading error."""
+    source = os.environ.get(STUDIO_CORPUS_VARIABLE) or "poetry"
+    try:
+        data, description = studio_data(poet, str(id(poet)), source)
+    except (ValueError, FileNotFoundError) as error:
+        logger.error("studio corpus %r could not be loaded: %s", source, error)
+        st.error(f"The training text for the studio could not be loaded: {error}. "
+                 f"Set {STUDIO_CORPUS_VARIABLE} to a corpus name or a .txt file or folder, then restart the app.")
+        st.stop()
+    st.caption(f"Training text: {description}")
+    return data
 
 
 def poet_studio_page() -> None:
@@ -58,7 +78,7 @@ def poet_studio_page() -> None:
 
     settings = settings_controls()
     manager = studio_manager()
-    data = studio_data(demo, str(id(demo)))
+    data = studio_corpus(demo)
     run = manager.run_of(student.id)
     start_column, note_column = st.columns([1, 3])
     if start_column.button("Train my poet", type="primary", key="studio.start", disabled=bool(run and run.running)):
