@@ -122,6 +122,19 @@ def run_student_calls(pool: WorkerPool, files: dict[str, str], calls: list[dict]
     return pool.run(files, calls)
 
 
+def call_student_function(pool: WorkerPool, files: dict[str, str], exercise_id: str, args: list,
+                          kwargs: dict | None = None) -> dict:
+    """Run the student's function of one exercise on given inputs, in the pool's isolation.
+
+    Returns the pool's result dict: "status" ("ok", "not_implemented", "exception", "timeout",
+    ...), "value" when ok, and "message". The app uses it to show a student's piece at work.
+    """
+    exercise = BY_ID[exercise_id]
+    call = {"id": f"{exercise.id}/show", "group": exercise.id, "module": exercise.module, "function": exercise.function,
+            "kind": exercise.kind, "args": encode(list(args)), "kwargs": encode(kwargs or {})}
+    return pool.run(files, [call])[0]
+
+
 def _call(exercise: Exercise, check: Check, call_id: str, args, kwargs) -> dict:
     call = {"id": call_id, "group": exercise.id, "module": exercise.module, "function": exercise.function,
             "kind": exercise.kind, "args": encode(list(args)), "kwargs": encode(kwargs)}

@@ -9,9 +9,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from course.models import POET_PATH_VARIABLE
+from course.pages.student import COURSE_DIR_VARIABLE, WORKSPACE_VARIABLE
 from reference.cli import DEMO_POET
 from reference.poet import load_poet
 from reference.tiktoken_offline import available_encodings, load_encoding
+from tests.workspaces import write_reference_workspace
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TOKENS_PAGE = "course/pages/tokens.py"
@@ -20,9 +22,11 @@ WRITE_PAGE = "course/pages/write.py"
 
 
 @pytest.fixture(autouse=True)
-def use_demo_poet(monkeypatch):
-    """Make every test see the shipped demo poet, whatever the environment points at."""
+def use_demo_poet(monkeypatch, tmp_path):
+    """Make every test see the shipped demo poet, and keep course data (the grader's pool folder,
+    the gradebook) under tmp_path instead of the checkout."""
     monkeypatch.delenv(POET_PATH_VARIABLE, raising=False)
+    monkeypatch.setenv(COURSE_DIR_VARIABLE, str(tmp_path / "course"))
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +91,22 @@ def test_tokens_page_counts_match_tiktoken():
     chips = " ".join(element.proto.body for element in app.html)
     assert "<b>" not in chips
     assert "&lt;" in chips
+
+
+def test_tokens_page_runs_students_bpe(monkeypatch, tmp_path, demo_poet):
+    monkeypatch.setenv(WORKSPACE_VARIABLE, str(write_reference_workspace(tmp_path / "student")))
+    app = open_page(TOKENS_PAGE)
+    text = "The sea at night 🌊"
+    app.text_area(key="tokens.text").input(text).run()
+    row = table_row(app, "your BPE (bpe_encode from lesson 2, with the poet's merges)")
+    assert row["note"] == "matches the poet's BPE"
+    assert row["tokens"] == len(demo_poet.tokenizer.encode(text))
+
+
+def test_tokens_page_reports_unwritten_bpe(demo_poet):
+    app = open_page(TOKENS_PAGE)  # the checkout's exercises/ folder: untouched stubs
+    messages = [info.value for info in app.info]
+    assert any("your bpe_encode did not run: not written yet" in message for message in messages), messages
 
 
 def test_tokens_page_explains_missing_gpt2():

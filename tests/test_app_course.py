@@ -6,7 +6,6 @@ the demo poet, and a sandboxed training of the assembled poet.
 
 import json
 import math
-import re
 import shutil
 import time
 from pathlib import Path
@@ -18,7 +17,7 @@ from course.lessons import grade_answer, load_lessons
 from course.pages.exercise_panel import function_source
 from course.models import POET_PATH_VARIABLE
 from course.pages.student import COURSE_DIR_VARIABLE, WORKSPACE_VARIABLE
-from grader.grading import solution_files
+from tests.workspaces import write_reference_workspace
 from reference.cli import DEMO_POET
 from reference.poet import load_poet
 from test_app import plotly_array
@@ -27,20 +26,6 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 APP = str(REPOSITORY / "app.py")
 LECTURE_PAGE = "course/pages/lecture.py"
 STUDIO_PAGE = "course/pages/poet_studio.py"
-
-
-def write_reference_workspace(folder: Path) -> Path:
-    """Lay the reference out as a student's `exercises/` folder that imports nothing outside it."""
-    for relative, source in solution_files().items():
-        if relative == "grader_mistakes.py":
-            continue
-        # The app sends only exercises/ to the grader, so the reference copy moves inside it.
-        target = relative if relative.startswith("exercises/") else f"exercises/{relative}"
-        source = re.sub(r"\bfrom reference\b", "from exercises.reference", source)
-        path = folder / target
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(source, encoding="utf-8")
-    return folder
 
 
 def write_stub_workspace(folder: Path) -> Path:

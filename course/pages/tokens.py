@@ -1,8 +1,9 @@
 """Tokens page: one line of text, split by several tokenizers side by side.
 
 Shows tiktoken's cl100k_base and o200k_base (and gpt2 when its files are cached), the demo
-poet's own small BPE vocabulary, and the course's reference `BPETokenizer` rebuilt from the
-cl100k_base ranks, checked against tiktoken's ids.
+poet's own small BPE vocabulary, the course's reference `BPETokenizer` rebuilt from the
+cl100k_base ranks, checked against tiktoken's ids, and the student's own `bpe_encode` (lesson 2)
+run with the poet's merges in the grader's isolation, checked against the poet's ids.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from course.models import encoding_status, find_poet, load_cached_encoding, load_cached_reference_bpe, poet_path
+from course.pages.student import course_dir, current_student, grader_pool, grading_threads, workspace_files
 from course.token_view import TokenPiece, chips_html, token_pieces
 from reference.checkpoint import CheckpointError
 
@@ -20,6 +22,7 @@ DEFAULT_TEXT = "Shall I compare thee to a summer's day?\nThou art more lovely an
 MAX_CHARS = 5000
 TIKTOKEN_NAMES = ("cl100k_base", "o200k_base", "gpt2")
 REFERENCE_NAME = "reference BPE (cl100k_base ranks)"
+STUDENT_NAME = "your BPE (bpe_encode from lesson 2, with the poet's merges)"
 
 
 @dataclass
@@ -77,6 +80,9 @@ def tokenize_everywhere(text: str, allow_special: bool) -> tuple[list[TokenizerR
     poet_result = _poet_result(text, allow_special, unavailable)
     if poet_result is not None:
         results.append(poet_result)
+        student_result = _student_result(text, allow_special, poet_result, unavailable)
+        if student_result is not None:
+            results.append(student_result)
     return results, unavailable
 
 
@@ -127,6 +133,38 @@ def _poet_result(text: str, allow_special: bool, unavailable: dict[str, str]) ->
     result = _bpe_result("demo poet's BPE", poet.tokenizer, text, allow_special)
     result.note = "trained on poetry by the course"
     return result
+
+
+def _student_result(text: str, allow_special: bool, poet_result: TokenizerResult,
+                    unavailable: dict[str, str]) -> TokenizerResult | None:
+    """Split the text with the student's `bpe_encode` and the poet's merges; None when not possible."""
+    from grader.grading import call_student_function
+
+    student = current_student()
+    if student is None:
+        return None  # classroom mode before sign-in
+    if allow_special:
+        unavailable[STUDENT_NAME] = "your bpe_encode handles no special tokens; untick the box to see it"
+        return None
+    tokenizer = find_poet().tokenizer
+    files = workspace_files(student)
+    if not files:
+        return None
+    arguments = [text, dict(tokenizer.merges), tokenizer.pattern]
+    outcome = grading_threads().submit(
+        call_student_function, grader_pool(str(course_dir())), files, "bpe_encode", arguments).result()
+
+    if outcome["status"] != "ok":
+        reason = "not written yet" if outcome["status"] == "not_implemented" else outcome.get("message") or outcome["status"]
+        unavailable[STUDENT_NAME] = f"your bpe_encode did not run: {reason}"
+        return None
+    ids = outcome["value"]
+    if not isinstance(ids, list) or not all(isinstance(i, int) and 0 <= i < tokenizer.vocab_size for i in ids):
+        unavailable[STUDENT_NAME] = f"your bpe_encode must return a list of ids below {tokenizer.vocab_size}"
+        return None
+    pieces = token_pieces(ids, tokenizer.token_bytes, set())
+    note = "matches the poet's BPE" if ids == poet_result.ids else "differs from the poet's BPE"
+    return TokenizerResult(STUDENT_NAME, ids, pieces, tokenizer.vocab_size, note=note)
 
 
 def _bpe_result(name: str, tokenizer, text: str, allow_special: bool) -> TokenizerResult:
