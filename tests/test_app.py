@@ -216,3 +216,22 @@ def test_missing_poet_shows_make_command(monkeypatch, tmp_path):
         app = open_page(page)
         assert any("make demo-poet" in warning.value for warning in app.warning), page
         assert plotly_specs(app) == []
+
+
+def test_letter_count_sentence_example():
+    from course.pages.tokens import letter_count_sentence
+
+    sentence = letter_count_sentence("strawberry", "r", [73700])
+    assert sentence.startswith("`strawberry` has **3** × `r`")
+    assert "**1 token** for it: id 73700" in sentence
+
+
+def test_tokens_page_counts_letters_against_ids():
+    app = open_page(TOKENS_PAGE)
+    app.text_input(key="tokens.count_word").input("bookkeeper").run()
+    app.text_input(key="tokens.count_letter").input("e").run()
+    ids = load_encoding("cl100k_base").encode_ordinary(" bookkeeper")
+    sentence = next(markdown.value for markdown in app.markdown if "bookkeeper" in markdown.value)
+    assert "has **3** × `e`" in sentence
+    assert f"**{len(ids)} token" in sentence
+    assert ", ".join(str(i) for i in ids) in sentence

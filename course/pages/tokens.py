@@ -65,6 +65,38 @@ def tokens_page() -> None:
         st.caption(_count_caption(text, result))
         st.html(chips_html(result.pieces))
 
+    letter_counting_demo()
+
+
+def letter_counting_demo() -> None:
+    """Show why counting the letters of a word is hard for a model: it sees token ids, not letters."""
+    st.header("Why can't a model count letters?")
+    word_column, letter_column = st.columns([3, 1])
+    word = word_column.text_input("A word", value="strawberry", max_chars=40, key="tokens.count_word").strip()
+    letter = letter_column.text_input("A letter", value="r", max_chars=1, key="tokens.count_letter")
+    if not word or not letter:
+        st.info("Type a word and a letter to count.")
+        return
+    encoding = load_cached_encoding("cl100k_base")
+    ids = encoding.encode_ordinary(" " + word)  # inside a sentence, a word comes with its leading space
+    st.html(chips_html(token_pieces(ids, encoding.decode_single_token_bytes, set())))
+    st.markdown(letter_count_sentence(word, letter, ids))
+
+
+def letter_count_sentence(word: str, letter: str, ids: list[int]) -> str:
+    """Explain the letter count of `word` against the token ids a model receives for it.
+
+    >>> letter_count_sentence("strawberry", "r", [73700])
+    "`strawberry` has **3** × `r`, but GPT-4's tokenizer hands the model **1 token** for it: id 73700. The letters are inside that id, and the model never sees them one by one."
+    """
+    count = word.lower().count(letter.lower())
+    noun = "token" if len(ids) == 1 else "tokens"
+    id_list = ", ".join(str(i) for i in ids)
+    inside = "that id" if len(ids) == 1 else "those ids"
+    return (f"`{word}` has **{count}** × `{letter}`, but GPT-4's tokenizer hands the model **{len(ids)} {noun}** "
+            f"for it: id{'s' if len(ids) > 1 else ''} {id_list}. The letters are inside {inside}, and the model "
+            f"never sees them one by one.")
+
 
 def tokenize_everywhere(text: str, allow_special: bool) -> tuple[list[TokenizerResult], dict[str, str]]:
     """Split `text` with every tokenizer that loads; return the results and the reasons for the rest."""
