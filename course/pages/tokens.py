@@ -69,7 +69,7 @@ def tokens_page() -> None:
 
 
 def letter_counting_demo() -> None:
-    """Show why counting the letters of a word is hard for a model: it sees token ids, not letters."""
+    """Show why counting the letters of a word is hard for a model: it receives token ids, not letters."""
     st.header("Why can't a model count letters?")
     word_column, letter_column = st.columns([3, 1])
     word = word_column.text_input("A word", value="strawberry", max_chars=40, key="tokens.count_word").strip()
