@@ -29,11 +29,12 @@ import logging
 import math
 import os
 import re
-import tempfile
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+
+from reference.files import write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -295,21 +296,6 @@ def _sha256_of_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    # A reader sees either the old file or the whole new one, never a partial write, because
-    # os.replace is atomic on one file system.
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-
-
 def _read_raw_lines(source: Path) -> list[str]:
     import pandas  # imported here so that loading a cached copy does not pay for pandas
 
@@ -364,8 +350,8 @@ def _convert_source(source: Path, source_sha256: str, text_path: Path, manifest_
     # The manifest goes last: it names the text's hash, so a text without a matching
     # manifest is never trusted.
     manifest_path.unlink(missing_ok=True)
-    _write_atomic(text_path, text_bytes)
-    _write_atomic(manifest_path, json.dumps(manifest, indent=2).encode("utf-8"))
+    write_atomically(text_path, text_bytes)
+    write_atomically(manifest_path, json.dumps(manifest, indent=2).encode("utf-8"))
     logger.info("kept %d of %d lines; dropped %s", len(kept), len(raw_lines), manifest["lines_dropped"])
 
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from grader.catalog import BY_ID
 from grader.gradebook import AttemptRecord, Gradebook, MissingEntry
 from grader.grading import ExerciseResult, grade, read_workspace
+from reference.files import write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -195,7 +196,7 @@ class Classroom:
             if previous == code:
                 return path
             _keep_version(workspace, path, previous)
-        _write_atomically(path, code)
+        write_atomically(path, code.encode("utf-8"))
         logger.info("saved %s for %s", path.name, workspace.student_id)
         return path
 
@@ -290,19 +291,4 @@ def _stub_path(exercise_id: str) -> str:
 def _keep_version(workspace: Workspace, path: Path, previous: str) -> None:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     digest = hashlib.sha256(previous.encode("utf-8")).hexdigest()[:8]
-    _write_atomically(workspace.history / path.stem / f"{stamp}-{digest}.py", previous)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write `text` to a temporary file beside `path`, flush it to disk, then rename it over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(workspace.history / path.stem / f"{stamp}-{digest}.py", previous.encode("utf-8"))

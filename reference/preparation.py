@@ -8,7 +8,6 @@ settings starts training at once.
 import hashlib
 import json
 import logging
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ import numpy as np
 import torch
 
 from reference.bpe import BPETokenizer
+from reference.files import write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def _cached_tokenizer(text: str, vocab_size: int, cache_dir: Path | None) -> BPE
     logger.info("training a BPE tokenizer with %d tokens on %d characters", vocab_size, len(text))
     tokenizer = BPETokenizer.train(text, vocab_size)
     if path is not None:
-        _write_atomically(path, json.dumps(tokenizer.to_dict()).encode("utf-8"))
+        write_atomically(path, json.dumps(tokenizer.to_dict()).encode("utf-8"))
     return tokenizer
 
 
@@ -81,7 +81,7 @@ def _cached_encoding(tokenizer: BPETokenizer, text: str, cache_dir: Path | None)
         with tempfile.TemporaryFile() as buffer:
             np.save(buffer, ids, allow_pickle=False)
             buffer.seek(0)
-            _write_atomically(path, buffer.read())
+            write_atomically(path, buffer.read())
     return torch.from_numpy(ids.astype(np.int64))
 
 
@@ -91,11 +91,3 @@ def _digest(*parts: str) -> str:
         hasher.update(part.encode("utf-8", errors="surrogatepass"))
         hasher.update(b"\0")
     return hasher.hexdigest()[:16]
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(handle, "wb") as file:
-        file.write(data)
-    os.replace(temporary, path)

