@@ -86,7 +86,7 @@ def main() -> None:
         train_steps(model, optimizers[name], batch, steps=3)  # warm-up
 
     # Alternate the models and measure the peak in every round, so that a burst of other work
-    # on the machine lands on both models alike; each round's ratio compares neighbours in time.
+    # on the machine lands on both models alike. Each round's ratio compares neighbours in time.
     speeds = {name: [] for name in models}
     peak, ratios = 0.0, []
     for _ in range(args.rounds):

@@ -1,4 +1,4 @@
-"""The grader: checks each exercise against the reference and says what is wrong.
+"""The grader: checks each exercise against the reference and reports what is wrong.
 
 `grader.pool` runs student code in separate, limited processes (`grader.worker`), sandboxed by
 `grader.sandbox`. `grader.catalog` declares the exercises and their checks, `grader.grading`

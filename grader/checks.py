@@ -189,7 +189,7 @@ def _excerpt(value, limit: int = 6) -> str:
 
 
 def same_outcome(a, b, atol: float, rtol: float) -> bool:
-    """Whether two outcomes agree, NaN equal to NaN: the test for "this student made that mistake"."""
+    """Return whether two outcomes agree, NaN equal to NaN: the test for "this student made that mistake"."""
     if isinstance(a, Tensor) and isinstance(b, Tensor):
         if a.shape != b.shape or a.dtype != b.dtype:
             return False

@@ -269,7 +269,8 @@ class Classroom:
         if workspace.exercises.is_dir():
             return workspace  # code saved in an earlier session stays as it is
         self.workspaces.mkdir(parents=True, exist_ok=True)
-        # Normalized ids never start with ".", so a staging folder cannot collide with a workspace.
+        # Normalized ids contain only letters, digits and "-", so this "."-prefixed staging folder
+        # cannot collide with a workspace.
         staging = Path(tempfile.mkdtemp(prefix=f".{student_id}-", dir=self.workspaces))
         shutil.copytree(self.stubs, staging / "exercises", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         try:

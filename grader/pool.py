@@ -33,7 +33,7 @@ MAX_REPLY_BYTES = 64 * 2**20
 
 @dataclass(frozen=True)
 class Limits:
-    """What one job may use. Defaults suit every exercise of the course with room to spare."""
+    """Resource limits for one job. The defaults suit every exercise of the course with room to spare."""
 
     timeout_s: float = 5.0  # per call, wall clock; the reference needs well under 0.5 s
     memory_mb: int = 1024  # address space on top of what the worker mapped after importing torch

@@ -46,7 +46,7 @@ class MultiHeadAttention(nn.Module):
         q, k, v = (split_heads(t, self.n_head) for t in (q, k, v))  # 3 x (B, H, T, D)
 
         # Attend. PyTorch's fused kernel never builds the (T, T) weights, so it is faster and
-        # leaner; the readable version runs only when someone wants to look at the weights.
+        # leaner. The readable version runs only when the caller requests the weights.
         if return_attention:
             y, weights = scaled_dot_product_attention(q, k, v, mask=causal_mask(T, x.device))
         else:

@@ -201,7 +201,7 @@ def test_write_page_poem_starts_with_prompt(demo_poet):
     assert len(bars["data"][0]["x"]) == 20
 
 
-def test_write_page_greedy_bars_put_all_mass_on_one_token(demo_poet):
+def test_greedy_bars_one_token(demo_poet):
     app = open_page(WRITE_PAGE)
     app.slider(key="write.temperature").set_value(0.0).run()
     assert not app.exception

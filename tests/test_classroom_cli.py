@@ -29,7 +29,7 @@ def test_short_password_rejected(tmp_path, monkeypatch, capsys):
     assert "at least 8 characters" in capsys.readouterr().err
 
 
-def test_course_dir_that_is_a_file_gets_clear_error(tmp_path, monkeypatch, capsys):
+def test_course_dir_file_rejected(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("LLM_FROM_SCRATCH_TEACHER_PASSWORD", "correct horse")
     not_a_folder = tmp_path / "notes.txt"
     not_a_folder.write_text("keep me", encoding="utf-8")

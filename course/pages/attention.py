@@ -51,7 +51,7 @@ def attention_page() -> None:
 
 
 def crop_to_context(ids: list[int], context_length: int) -> list[int]:
-    """Keep the last `context_length` ids, and say so on the page when that drops any."""
+    """Keep the last `context_length` ids, and show a message on the page when that drops any."""
     if len(ids) <= context_length:
         return ids
     st.warning(

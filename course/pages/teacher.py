@@ -2,7 +2,7 @@
 
 Only a session signed in with the teacher password can open this page (`app.py` adds it to the
 navigation then, and the page checks again). The data come from `grader.dashboard` and the
-figures from `course.dashboard_figures`; while either is missing, the page says so and stops.
+figures from `course.dashboard_figures`; while either is missing, the page shows a message and stops.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Tokens page: one line of text, split by several tokenizers side by side.
 
-Shows tiktoken's cl100k_base and o200k_base (and gpt2 when its files are cached), the demo
-poet's own small BPE vocabulary, the course's reference `BPETokenizer` rebuilt from the
-cl100k_base ranks, checked against tiktoken's ids, and the student's own `bpe_encode` (lesson 2)
-run with the poet's merges in the grader's isolation, checked against the poet's ids.
+Shows tiktoken's cl100k_base and o200k_base (and gpt2 when its files are cached) and the demo
+poet's own small BPE vocabulary. It also shows the course's reference `BPETokenizer` rebuilt
+from the cl100k_base ranks, checked against tiktoken's ids. Last comes the student's own
+`bpe_encode` (lesson 2), run with the poet's merges in the grader's isolation and checked
+against the poet's ids.
 """
 
 from __future__ import annotations
