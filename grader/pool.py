@@ -89,11 +89,19 @@ class WorkerPool:
         "timeout", ...) and, when ok, a decoded "value".
         """
         results: dict[str, dict] = {}
+        retried: set[str] = set()
         pending = list(calls)
         while pending:
             worker = self._take()
             finished = self._serve(worker, files, pending, results)
-            timed_out_groups = {c["group"] for c in finished if results[c["id"]]["status"] in ("timeout", "crashed", "exited")}
+            # A broken worker is the grader's fault, not the student's, so such a call gets one more try.
+            for call in finished:
+                if results[call["id"]]["status"] == "broken" and call["id"] not in retried:
+                    logger.warning("retrying call %s on a fresh worker: %s", call["id"], results[call["id"]]["message"])
+                    retried.add(call["id"])
+                    del results[call["id"]]
+            timed_out_groups = {c["group"] for c in finished if c["id"] in results
+                                and results[c["id"]]["status"] in ("timeout", "crashed", "exited")}
             pending = [c for c in pending if c["id"] not in results]
             # A call that hung or killed its process will most likely do so again, and each retry
             # costs a fresh worker; the other exercises still get their turn.

@@ -121,11 +121,24 @@ def main() -> None:
         faulthandler.cancel_dump_traceback_later()
 
         result.update(id=call["id"], seconds=time.perf_counter() - started, events=sorted(guard.events))
-        result["output"] = _read_output(capture, job["output_bytes"])
+        result_pipe.write(_finish_result(result, capture, job["output_bytes"]) + "\n")
+    result_pipe.flush()
+
+
+def _finish_result(result: dict, capture, output_bytes: int) -> str:
+    """Add the call's prints and child processes to `result`, and encode it.
+
+    A failure here is the grader's fault, so it becomes a "broken" result that names the error.
+    A worker that died instead would look like a student's os._exit.
+    """
+    try:
+        result["output"] = _read_output(capture, output_bytes)
         if _has_children():
             result["events"].append("child process")
-        result_pipe.write(_encode_result(result) + "\n")
-    result_pipe.flush()
+        return _encode_result(result)
+    except Exception as error:  # noqa: BLE001 - any failure of the worker's own bookkeeping
+        return encode({"id": result["id"], "status": "broken", "events": result["events"],
+                       "message": f"{type(error).__name__}: {error} (in the grader's own code, after the call returned)"})
 
 
 def _write_workspace(workdir: Path, files: dict[str, str]) -> Path:
@@ -171,9 +184,15 @@ def _mapped_bytes() -> int:
     return 0
 
 
-def _has_children() -> bool:
-    for task in Path("/proc/self/task").iterdir():
-        if (task / "children").read_text().strip():
+def _has_children(tasks: Path = Path("/proc/self/task")) -> bool:
+    for task in tasks.iterdir():
+        try:
+            children = (task / "children").read_text()
+        except OSError:
+            # A thread can end between the listing and the read: faulthandler's watchdog thread
+            # does so after every call, when cancel_dump_traceback_later stops it.
+            continue
+        if children.strip():
             return True
     return False
 

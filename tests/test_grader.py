@@ -15,6 +15,7 @@ from grader.codec import CodecError, decode, encode
 from grader.grading import grade, read_workspace, solution_files
 from grader.pool import Limits, WorkerPool
 from grader.sandbox import bwrap_status
+from grader.worker import _finish_result, _has_children
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 IDS = [exercise.id for exercise in EXERCISES]
@@ -250,6 +251,47 @@ def test_pool_serves_after_hostile_code(pool):
     grade(["gelu"], files, pool)
     result, = grade(["gelu"], solution_files(), pool)
     assert result.passed
+
+
+def test_child_check_skips_ended_thread(tmp_path):
+    # /proc/self/task lists a thread that has ended by the time its children file is read.
+    (tmp_path / "101").mkdir()
+    (tmp_path / "102").mkdir()
+    (tmp_path / "102" / "children").write_text("")
+    assert _has_children(tmp_path) is False
+
+    (tmp_path / "102" / "children").write_text("4242 ")
+    assert _has_children(tmp_path) is True
+
+
+def test_worker_failure_named_as_broken(tmp_path):
+    capture = open(tmp_path / "output.txt", "w+b")
+    capture.close()  # reading the call's prints now fails inside the worker, not in student code
+    reply = decode(_finish_result({"id": "softmax/0", "status": "ok", "value": 1, "events": []}, capture, 100))
+    assert reply["status"] == "broken"
+    assert reply["id"] == "softmax/0"
+    assert reply["message"].startswith("ValueError")
+    assert "after the call returned" in reply["message"]
+
+
+def test_broken_call_retried_once(tmp_path):
+    # The first worker's bookkeeping fails after the student's call, as a vanished thread once
+    # made it do. That fault is the grader's, so the pool runs the call again on a fresh worker.
+    marker = tmp_path / "first-try"
+    source = (
+        "import os, torch, grader.worker\n"
+        "def gelu(x):\n"
+        f"    if not os.path.exists({str(marker)!r}):\n"
+        f"        open({str(marker)!r}, 'w').close()\n"
+        "        def fail(tasks=None):\n"
+        "            raise FileNotFoundError('the thread ended')\n"
+        "        grader.worker._has_children = fail\n"
+        "    return 0.5 * x * (1 + torch.erf(x / 2 ** 0.5))\n"
+    )
+    with WorkerPool(size=1, sandbox=False) as plain:
+        result, = grade(["gelu"], {"exercises/lesson06_block.py": source}, plain)
+    assert marker.exists()
+    assert result.passed, [(c.name, c.message) for c in result.checks]
 
 
 @pytest.mark.parametrize("timeout", ["0", "-3", "nan"])
