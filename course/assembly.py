@@ -11,6 +11,10 @@ multi_head_attention, scaled_dot_product_attention, softmax, ...) is again the s
 passes. A passing outer piece therefore hides the inner ones: the student's
 `transformer_block` decides for itself which attention it calls.
 
+`record_attention` runs the assembled model once more, also inside the sandbox, and keeps the
+weights that each layer's `scaled_dot_product_attention` returns, so that the studio can draw
+attention computed by the student's own code.
+
 Deliberately left out: the tokenizer's merges are the demo poet's (the student's `bpe_train` is
 not run, because training merges on a corpus takes minutes in pure Python), and the training
 text is encoded in the app with the reference tokenizer.
@@ -24,6 +28,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 import torch
 from torch import Tensor, nn
@@ -149,8 +154,16 @@ class PoetFunctions:
 
     chosen: dict[str, Callable]
     yours: frozenset[str]
+    # Piece -> a stand-in that wins over both the student's function and the composition.
+    replaced: Mapping[str, Callable] = field(default_factory=dict)
+
+    def with_piece(self, piece: str, function: Callable) -> PoetFunctions:
+        """Return a copy that calls `function` for `piece`, in place of the student's function or the composition."""
+        return PoetFunctions(self.chosen, self.yours, {**self.replaced, piece: function})
 
     def __getattr__(self, piece: str) -> Callable:
+        if piece in self.replaced:
+            return self.replaced[piece]
         # The reference's composite pieces are rebuilt from the chosen inner pieces, so that a
         # student's softmax is used even while their attention is not written yet.
         if piece in self.yours or piece not in COMPOSITIONS:
@@ -264,3 +277,101 @@ def generate_ids(model: AssembledGPT, ids: list[int], max_new_tokens: int, tempe
         probabilities = model.functions.next_token_probabilities(logits, temperature, top_k, top_p)
         idx = torch.cat([idx, torch.multinomial(probabilities, 1, generator=generator)], dim=1)
     return idx[0].tolist()
+
+
+# ------------------------------------------------------------------------------------------
+# recording the attention weights that the assembled model computes
+
+ATTENTION_PIECE = "scaled_dot_product_attention"
+UNAVAILABLE = "unavailable"
+
+
+@dataclass(frozen=True)
+class AttentionRecord:
+    """The attention weights of one forward pass, and whose `scaled_dot_product_attention` computed them."""
+
+    weights: list[Tensor] | None  # n_layer x (H, T, T), or None when they could not be recorded
+    source: str  # YOURS, REFERENCE or UNAVAILABLE
+    reason: str = ""  # one line on why weights is None
+
+
+@torch.no_grad()
+def record_attention(model: AssembledGPT, ids: list[int], workspace: Path) -> AttentionRecord:
+    """Run `model` once on `ids` and keep the weights (1, H, T, T) that each layer's attention returns.
+
+    Two kinds of call are recorded. The poet's functions call the chosen
+    `scaled_dot_product_attention` (the student's when it passes, else the reference composition).
+    The student's modules under `workspace` may call their own through a module global of that name,
+    for example after `from exercises.lesson04_attention import scaled_dot_product_attention`, and
+    those calls count as "yours" whether or not that exercise passes. A student piece that computes
+    attention inline makes neither call, and the record is then unavailable.
+    """
+    if not ids or len(ids) > model.config.context_length:
+        raise ValueError(f"need 1 to {model.config.context_length} token ids to record attention, got {len(ids)}; "
+                         f"crop the ids to the context length")
+    calls: list[tuple[Tensor | None, str]] = []
+    functions = model.functions
+    source = YOURS if ATTENTION_PIECE in functions.yours else REFERENCE
+    patched: list[tuple[ModuleType, Callable]] = []
+    try:
+        recorder = _recorder(getattr(functions, ATTENTION_PIECE), source, calls)
+        model.functions = functions.with_piece(ATTENTION_PIECE, recorder)
+        patched = _patch_workspace_modules(workspace, calls)
+        model.eval()
+        model(torch.tensor([ids], dtype=torch.long))
+    finally:
+        # Restore the student's globals, because the same modules may run again in this process.
+        model.functions = functions
+        for module, original in patched:
+            setattr(module, ATTENTION_PIECE, original)
+    return _attention_record(calls, model.config, len(ids))
+
+
+def _recorder(function: Callable, source: str, calls: list[tuple[Tensor | None, str]]) -> Callable:
+    def recording(*args, **kwargs):
+        result = function(*args, **kwargs)
+        # A call that returns no (output, weights) pair still counts, so that the layers stay aligned.
+        weights = result[1] if isinstance(result, tuple) and len(result) == 2 else None
+        calls.append((weights.detach() if isinstance(weights, Tensor) else None, source))
+        return result
+
+    return recording
+
+
+def _patch_workspace_modules(workspace: Path,
+                             calls: list[tuple[Tensor | None, str]]) -> list[tuple[ModuleType, Callable]]:
+    """Replace the global `scaled_dot_product_attention` of each loaded `exercises.*` module under `workspace`."""
+    root = workspace.resolve()
+    patched = []
+    for name, module in list(sys.modules.items()):
+        if name != "exercises" and not name.startswith("exercises."):
+            continue
+        original = getattr(module, "__dict__", {}).get(ATTENTION_PIECE)
+        file = getattr(module, "__file__", None)
+        if not callable(original) or file is None or root not in Path(file).resolve().parents:
+            continue
+        if any(module is done for done, _ in patched):  # one module under two names would record twice
+            continue
+        patched.append((module, original))
+        setattr(module, ATTENTION_PIECE, _recorder(original, YOURS, calls))
+    return patched
+
+
+def _attention_record(calls: list[tuple[Tensor | None, str]], config: GPTConfig, T: int) -> AttentionRecord:
+    if not calls:
+        return AttentionRecord(None, UNAVAILABLE, f"your code computes attention without calling {ATTENTION_PIECE}, "
+                                                  f"so there were no weights to record")
+    if len(calls) != config.n_layer:
+        return AttentionRecord(None, UNAVAILABLE, f"{ATTENTION_PIECE} ran {len(calls)} times in one forward pass "
+                                                  f"of {config.n_layer} layers, expected once per layer")
+    expected = (1, config.n_head, T, T)
+    for weights, _ in calls:
+        shape = None if weights is None else tuple(weights.shape)
+        if shape != expected:
+            return AttentionRecord(None, UNAVAILABLE, f"{ATTENTION_PIECE} returned attention weights of shape {shape}, "
+                                                      f"expected (1, H, T, T) = {expected}")
+    sources = {source for _, source in calls}
+    if len(sources) > 1:
+        return AttentionRecord(None, UNAVAILABLE, f"the layers called different {ATTENTION_PIECE} functions "
+                                                  f"({', '.join(sorted(sources))})")
+    return AttentionRecord([weights[0] for weights, _ in calls], sources.pop())

@@ -8,6 +8,12 @@ work therefore stay out of its reach. The sandboxed process trains with the asse
 step (step, loss, tokens per second) to a private pipe; a thread in the app reads them into a
 `TrainingRun`. Student prints go to `output.txt` in the job folder, not to that pipe.
 
+`StudioManager.write` runs a finished training's weights in a fresh sandboxed process, which
+generates a poem and then runs the model once more on the poem's first line to record the
+attention weights that the student's own `scaled_dot_product_attention` returns (see
+`course.assembly.record_attention`). The app receives those weights as numbers in a
+`WrittenPoem`, so it can draw the student's attention without importing their code.
+
 A student has at most one training at a time, and a semaphore caps the trainings of the whole
 server. Stopping creates the file `stop` in the job folder; the process saves its weights and
 exits, or is killed after a grace period.
@@ -37,7 +43,7 @@ from pathlib import Path
 
 import torch
 
-from course.assembly import PoetFactory, generate_ids, next_token_batch
+from course.assembly import REFERENCE, UNAVAILABLE, YOURS, PoetFactory, generate_ids, next_token_batch, record_attention
 from grader.sandbox import REPOSITORY, bwrap_status, worker_environment
 from reference.config import GPTConfig
 from reference.optim import make_optimizer
@@ -94,6 +100,27 @@ def job_data(tokenizer, train_tokens: torch.Tensor, val_tokens: torch.Tensor) ->
     merges = [[left, right, new] for (left, right), new in tokenizer.merges.items()]
     return {"tokenizer": {"vocab_size": tokenizer.vocab_size, "merges": merges, "pattern": tokenizer.pattern},
             "train_tokens": train_tokens, "val_tokens": val_tokens}
+
+
+@dataclass(frozen=True)
+class WrittenPoem:
+    """A poem from the sandbox, and the attention that the student's model computed on its first line."""
+
+    text: str
+    line: str = ""  # the poem's first non-empty line, which the attention covers
+    ids: list[int] = field(default_factory=list)  # that line's token ids, at most context_length
+    attention: list[torch.Tensor] | None = None  # n_layer x (H, T, T), or None when unavailable
+    source: str = UNAVAILABLE  # whose scaled_dot_product_attention computed it: yours, reference or unavailable
+    reason: str = ""  # one line on why attention is None
+
+
+def first_line(text: str) -> str:
+    r"""Return the first line of `text` that is not blank, or "" when there is none.
+
+    >>> first_line("\n  \nThe sea at night\nsings")
+    'The sea at night'
+    """
+    return next((line for line in text.splitlines() if line.strip()), "")
 
 
 class StudioBusy(RuntimeError):
@@ -187,8 +214,9 @@ class StudioManager:
         return run
 
     def write(self, run: TrainingRun, factory: PoetFactory, data: dict, prompt: str, max_new_tokens: int,
-              temperature: float, top_k: int | None, top_p: float | None, seed: int, timeout_s: float = 120.0) -> str:
-        """Write a poem with a finished run's weights, in a fresh sandboxed process; return the text."""
+              temperature: float, top_k: int | None, top_p: float | None, seed: int,
+              timeout_s: float = 120.0) -> WrittenPoem:
+        """Write a poem with a finished run's weights in a fresh sandboxed process, and record its attention."""
         if not run.weights_path.is_file():
             raise FileNotFoundError("this training saved no weights yet; train the poet first")
         folder = Path(tempfile.mkdtemp(dir=self._scratch, prefix="write-"))
@@ -208,7 +236,7 @@ class StudioManager:
         if not replies or replies[-1].get("event") != "poem":
             message = replies[-1].get("message") if replies else f"the writing process exited with status {process.returncode}"
             raise RuntimeError(f"your poet could not write: {message}")
-        return replies[-1]["text"]
+        return _written_poem(replies[-1], run.settings.model_config(data["tokenizer"]["vocab_size"]), run.student_id)
 
     def close(self) -> None:
         """Kill every running training and remove the job folders."""
@@ -323,6 +351,33 @@ def _kill(process: subprocess.Popen) -> None:
     process.wait()
 
 
+def _written_poem(reply: dict, config: GPTConfig, student_id: str) -> WrittenPoem:
+    """Check the attention in a "poem" reply against the model's shape; keep the poem either way."""
+    text = reply["text"]
+    line = reply.get("attention_line") if isinstance(reply.get("attention_line"), str) else ""
+    ids = reply.get("attention_ids") if isinstance(reply.get("attention_ids"), list) else []
+    source = reply.get("attention_source", UNAVAILABLE)
+    if source == UNAVAILABLE:
+        return WrittenPoem(text, line, ids, None, UNAVAILABLE, reply.get("attention_reason", "no reason was given"))
+
+    # The reply crosses from the sandbox, where student code runs, so its numbers are checked here.
+    try:
+        attention = torch.tensor(reply["attention"], dtype=torch.float32)  # (n_layer, H, T, T)
+    except (KeyError, TypeError, ValueError) as error:
+        logger.warning("unreadable attention in the poem reply for student %s: %s", student_id, error)
+        return WrittenPoem(text, line, ids, None, UNAVAILABLE,
+                           f"the writing process sent unreadable attention ({error})")
+    expected = (config.n_layer, config.n_head, len(ids), len(ids))
+    valid_ids = bool(ids) and all(isinstance(i, int) and 0 <= i < config.vocab_size for i in ids)
+    if source not in (YOURS, REFERENCE) or tuple(attention.shape) != expected or not valid_ids:
+        logger.warning("invalid attention in the poem reply for student %s: source %r, shape %s, %d ids",
+                       student_id, source, tuple(attention.shape), len(ids))
+        return WrittenPoem(text, line, ids, None, UNAVAILABLE,
+                           f"the writing process sent attention of shape {tuple(attention.shape)} from {source!r}, "
+                           f"expected shape {expected} from 'yours' or 'reference'")
+    return WrittenPoem(text, line, ids, list(attention.unbind(0)), source)
+
+
 def _write_job(folder: Path, mode: str, factory: PoetFactory, settings: StudioSettings, data: dict,
                request: dict | None = None) -> None:
     job = {"mode": mode, "settings": asdict(settings), "files": factory.workspace_files,
@@ -356,7 +411,8 @@ def main() -> None:
         if job["mode"] == "train":
             _train(functions, settings, job["tokenizer"], reply)
         else:
-            reply("poem", text=_write_poem(functions, settings, job["tokenizer"], job["request"]))
+            workspace = Path.cwd() / "workspace"
+            reply("poem", **_write_poem(functions, settings, job["tokenizer"], job["request"], workspace))
     except Exception as error:  # noqa: BLE001 - student code may raise anything; the app shows it
         reply("error", message=f"{type(error).__name__}: {error}")
 
@@ -403,7 +459,8 @@ def _validation_loss(model, functions, tokens: torch.Tensor, settings: StudioSet
     return float(functions.cross_entropy(model(inputs), targets))
 
 
-def _write_poem(functions, settings: StudioSettings, tokenizer: dict, request: dict) -> str:
+def _write_poem(functions, settings: StudioSettings, tokenizer: dict, request: dict, workspace: Path) -> dict:
+    """Generate the poem, then record its attention; return the fields of the "poem" reply."""
     from course.assembly import AssembledGPT
 
     model = AssembledGPT(settings.model_config(tokenizer["vocab_size"]), functions)
@@ -412,7 +469,28 @@ def _write_poem(functions, settings: StudioSettings, tokenizer: dict, request: d
     ids = functions.bpe_encode(request["prompt"] or "\n", merges, tokenizer["pattern"])
     out = generate_ids(model, list(ids), request["max_new_tokens"], request["temperature"], request["top_k"],
                        request["top_p"], request["seed"])
-    return request["prompt"] + functions.bpe_decode(out[len(ids):], merges)
+    text = request["prompt"] + functions.bpe_decode(out[len(ids):], merges)
+    return {"text": text, **_poem_attention(model, functions, text, merges, tokenizer["pattern"], workspace)}
+
+
+def _poem_attention(model, functions, text: str, merges: dict, pattern: str, workspace: Path) -> dict:
+    line = first_line(text)
+    if not line:
+        return {"attention_source": UNAVAILABLE, "attention_reason": "the poem has no line with text to attend over"}
+    fields = {"attention_line": line}
+    try:
+        ids = [int(i) for i in functions.bpe_encode(line, merges, pattern)][:model.config.context_length]
+        fields["attention_ids"] = ids
+        record = record_attention(model, ids, workspace)
+    except Exception as error:  # noqa: BLE001 - student code may raise anything, and the poem is still shown
+        message = (str(error).splitlines() or [""])[0]  # the reason must fit on one line
+        return {**fields, "attention_source": UNAVAILABLE,
+                "attention_reason": f"the attention pass raised {type(error).__name__}: {message}"}
+    if record.weights is None:
+        return {**fields, "attention_source": UNAVAILABLE, "attention_reason": record.reason}
+    # Four decimals keep the reply small: 4 layers of 4 heads on 64 tokens measured about 0.4 MB of JSON.
+    attention = [weights.double().round(decimals=4).tolist() for weights in record.weights]
+    return {**fields, "attention_source": record.source, "attention": attention}
 
 
 if __name__ == "__main__":

@@ -291,11 +291,20 @@ def test_studio_poet_writes_and_shows_attention(monkeypatch, tmp_path):
     app.button(key="studio.write").click().run()
     assert not app.exception, [item.value for item in app.exception]
     assert not app.error, [item.value for item in app.error]
-    assert app.session_state["studio.poem"].startswith("Upon the hill")
+    poem = app.session_state["studio.poem"]
+    assert poem.text.startswith("Upon the hill")
     assert app.session_state["studio.demo_poem"].startswith("Upon the hill")
     grid = plotly_specs(app)[-1]
-    assert len(grid["data"]) == run.settings.n_head
+    assert sum(trace["type"] == "heatmap" for trace in grid["data"]) == run.settings.n_head
     assert "Your poet, layer 1" in grid["layout"]["title"]["text"]
+    # The first panel draws the sandbox's numbers for head 1 of layer 1 on and below the diagonal.
+    z = plotly_array(grid["data"][0]["z"])
+    head = poem.attention[0][0].tolist()  # (T, T)
+    assert len(z) == len(poem.ids)
+    assert all(math.isclose(z[i][j], head[i][j], abs_tol=1e-6) for i in range(len(z)) for j in range(i + 1))
+    # No exercise was checked, so every piece is the reference's, and the caption must name the reference.
+    assert poem.source == "reference", poem.reason
+    assert any("computed by the reference attention" in caption.value for caption in app.caption)
 
 
 # ---------------------------------------------------------------------------------------------

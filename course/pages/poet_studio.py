@@ -1,8 +1,11 @@
 """Poet studio: assemble the student's poet from their passing exercises, train it, let it write.
 
 Training and writing run in a sandboxed process (`course.studio`), because they call the
-student's code. The attention maps load the trained weights (tensors only) into the reference
-`GPT`, so they show what the student's weights learned, computed by the reference's attention.
+student's code. The writing process also records the attention weights that the assembled model
+computes on the poem's first line, with the student's own `scaled_dot_product_attention` where it
+is theirs, and the page draws those numbers. When they cannot be recorded (a student piece
+computes attention inline), the page loads the trained weights (tensors only) into the reference
+`GPT` and draws the attention that the reference code computes, labelled as such.
 """
 
 from __future__ import annotations
@@ -15,13 +18,13 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from course.assembly import PIECE_ROLES, YOURS, assemble_poet
+from course.assembly import PIECE_ROLES, REFERENCE, YOURS, assemble_poet
 from course.corpus import default_cache_dir, load_corpus
 from course.figures import attention_grid
 from course.lesson_figures import loss_curve_figure
 from course.models import require_poet
 from course.pages.student import Student, course_dir, optional_module, passed_exercises, require_student, workspace_files
-from course.studio import StudioBusy, StudioManager, StudioSettings, TrainingRun, job_data
+from course.studio import StudioBusy, StudioManager, StudioSettings, TrainingRun, WrittenPoem, first_line, job_data
 from course.token_view import position_labels, token_label
 from reference.model import GPT
 from reference.poet import Poet
@@ -34,6 +37,13 @@ MAX_TRAININGS_VARIABLE = "LLM_FROM_SCRATCH_MAX_TRAININGS"
 STUDIO_CORPUS_CHARS = 400_000  # enough verse for a few hundred steps; encodes in about a second
 # A teacher's corpus for the studio: a corpus name or a path to a .txt file or folder (default "poetry").
 STUDIO_CORPUS_VARIABLE = "LLM_FROM_SCRATCH_STUDIO_CORPUS"
+# Caption under the attention maps, keyed by whose scaled_dot_product_attention computed them.
+ATTENTION_CAPTIONS = {
+    YOURS: "Attention computed by your own scaled_dot_product_attention, inside the sandbox, "
+           "on your poet's trained weights.",
+    REFERENCE: "Attention computed by the reference attention (yours does not pass yet), inside the sandbox, "
+               "on your poet's trained weights.",
+}
 POEM_STYLE = ("font-family:Georgia,serif;font-size:1.25rem;line-height:1.55;white-space:pre-wrap;"
               "background:#fbf8f1;color:#222;padding:1rem 1.4rem;border-left:4px solid #c9b78f")
 
@@ -195,17 +205,29 @@ def writing_panel(run: TrainingRun, manager: StudioManager, factory, data: dict,
         return
     yours_column, demo_column = st.columns(2)
     yours_column.subheader("Your poet")
-    yours_column.html(f'<div style="{POEM_STYLE}">{html.escape(poem)}</div>')
+    yours_column.html(f'<div style="{POEM_STYLE}">{html.escape(poem.text)}</div>')
     demo_column.subheader("The reference demo poet")
     demo_column.html(f'<div style="{POEM_STYLE}">{html.escape(st.session_state.get("studio.demo_poem", ""))}</div>')
     show_poem_attention(run, demo, poem)
 
 
-def show_poem_attention(run: TrainingRun, demo: Poet, poem: str) -> None:
-    """Draw the trained weights' attention on the first line of the poem."""
-    line = next((line for line in poem.splitlines() if line.strip()), poem)
+def show_poem_attention(run: TrainingRun, demo: Poet, poem: WrittenPoem) -> None:
+    """Draw the attention of the student's model on the poem's first line, with a caption naming whose code computed it."""
+    if poem.attention is None:
+        st.info(f"Your poet's own attention could not be recorded: {poem.reason.rstrip('.')}.")
+        show_reference_attention(run, demo, poem.line or first_line(poem.text))
+        return
+    layer = st.selectbox("Layer", range(1, len(poem.attention) + 1), key="studio.layer")
+    labels = position_labels([token_label(demo.tokenizer.token_bytes(token_id)) for token_id in poem.ids])
+    st.plotly_chart(attention_grid(poem.attention[layer - 1], labels, title=f"Your poet, layer {layer}: {poem.line[:60]}"),
+                    theme=None, key="studio.attention")
+    st.caption(ATTENTION_CAPTIONS[poem.source])
+
+
+def show_reference_attention(run: TrainingRun, demo: Poet, line: str) -> None:
+    """Draw the attention that the reference code computes with the trained weights on `line`."""
     model = trained_model(str(run.weights_path), run.weights_path.stat().st_mtime, run.settings, demo.tokenizer.vocab_size)
-    ids = demo.tokenizer.encode_ordinary(line)[-model.config.context_length:]
+    ids = demo.tokenizer.encode_ordinary(line)[:model.config.context_length]
     if not ids:
         return
     with torch.no_grad():
@@ -214,7 +236,8 @@ def show_poem_attention(run: TrainingRun, demo: Poet, poem: str) -> None:
     labels = position_labels([token_label(demo.tokenizer.token_bytes(token_id)) for token_id in ids])
     st.plotly_chart(attention_grid(attention[layer - 1][0], labels, title=f"Your poet, layer {layer}: {line[:60]}"),
                     theme=None, key="studio.attention")
-    st.caption("Your poet's trained weights, with attention computed by the reference code.")
+    st.caption("Your poet's trained weights, with attention computed by the reference code in the app, "
+               "not by your own code.")
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
