@@ -3,9 +3,11 @@
 Run: python -m benchmarks.app_speed
 
 An attention redraw is what the Attention page computes after an edit. That is the model's
-forward pass with attention weights, one head's heatmap over all T tokens, and the grid of the
-layer's heads over the last GRID_MAX_TOKENS tokens (the page's cap). It includes their JSON
-encoding, which is what `st.plotly_chart` sends to the browser. PyTorch uses the app's thread count (`course.models.TORCH_THREADS`). The baseline is a plain `go.Heatmap` of
+forward pass with attention weights, one head's heatmap over all T tokens (with the chosen
+query's row outlined and a click target on each visible cell), the chosen query's row in every
+head, and the grid of the layer's heads over the last GRID_MAX_TOKENS tokens (the page's cap).
+It includes their JSON encoding, which is what `st.plotly_chart` sends to the browser. PyTorch
+uses the app's thread count (`course.models.TORCH_THREADS`). The baseline is a plain `go.Heatmap` of
 the same size with no model. The demo poet reads at most 128 tokens, so the 256-token case uses a
 model of the poet's shape with a 256-token context, randomly initialized (the time does not
 depend on the weights).
@@ -29,7 +31,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 import torch
 
-from course.figures import attention_grid, attention_heatmap
+from course.figures import add_query_picker, attention_grid, attention_heatmap, highlight_query, query_attention_by_head
 from course.models import TORCH_THREADS
 from course.pages.attention import GRID_MAX_TOKENS
 from reference.cli import DEMO_POET
@@ -59,7 +61,10 @@ def attention_redraw(model: GPT, ids: list[int]) -> None:
         _, attention = model.forward_with_attention(torch.tensor([ids]))  # n_layer x (1, H, T, T)
     labels = [f"t{position}" for position in range(len(ids))]
     weights = attention[0][0]  # (H, T, T)
-    attention_heatmap(weights[0], labels).to_json()
+    query = len(ids) - 1
+    heatmap = highlight_query(attention_heatmap(weights[0], labels), query, len(ids))
+    add_query_picker(heatmap).to_json()
+    query_attention_by_head([layer[0] for layer in attention], query, labels).to_json()
     cap = GRID_MAX_TOKENS
     attention_grid(weights[:, -cap:, -cap:], labels[-cap:]).to_json()
 

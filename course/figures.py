@@ -7,8 +7,9 @@ Token axes use positions 0..T-1 as tick values and the token labels as tick text
 categories with equal names, so labelling the axis by token text would fold the two "the"s of a
 line into one row.
 
-Deliberately left out: interactivity beyond hover (clicking a token to highlight its row),
-which needs Streamlit's selection events and lives in the page, not here.
+Plotly's heatmaps send no click or selection events, so `add_query_picker` lays a transparent
+marker over each visible cell: a click on a cell then selects that marker, and the page reads
+the query position from Streamlit's selection event (`picked_query`).
 """
 
 from __future__ import annotations
@@ -111,6 +112,56 @@ def highlight_query(figure: go.Figure, query: int, T: int, colour: str = "#e4572
         figure.add_shape(type="rect", x0=-0.5, x1=T - 0.5, y0=query - 0.5, y1=query + 0.5,
                          xref=f"x{suffix}", yref=f"y{suffix}", line=dict(color=colour, width=4))
     return figure
+
+
+def add_query_picker(figure: go.Figure) -> go.Figure:
+    """Make every visible cell of each heatmap panel clickable, for choosing a query token.
+
+    Each panel gets a scatter trace with one transparent square marker per visible cell, which
+    also takes over the panel's hover text. Pass the figure to `st.plotly_chart(...,
+    on_select=..., selection_mode="points")` and read the choice with `picked_query`.
+
+    >>> figure = add_query_picker(go.Figure(go.Heatmap(z=[[0.5, None], [0.3, 0.7]])))
+    >>> [int(y) for y in figure.data[1].y]
+    [0, 1, 1]
+    """
+    panels = [trace for trace in figure.data if isinstance(trace, go.Heatmap)]
+    for panel in panels:
+        z = np.asarray(panel.z, dtype=float)  # (T, T), NaN where masked
+        queries, keys = np.nonzero(~np.isnan(z))
+        picker = go.Scatter(
+            x=keys, y=queries, mode="markers", xaxis=panel.xaxis, yaxis=panel.yaxis, showlegend=False,
+            marker=dict(symbol="square", size=14, opacity=0.0),
+            # A selected marker would otherwise turn opaque and hide its cell.
+            selected=dict(marker=dict(opacity=0.0)), unselected=dict(marker=dict(opacity=0.0)),
+            # A scatter point has no z, so the weight travels as its text.
+            text=[f"{value:.3f}" for value in z[queries, keys]],
+            hovertemplate=(panel.hovertemplate or "%{y} -> %{x}: %{z:.3f}").replace("%{z:.3f}", "%{text}"),
+        )
+        if panel.customdata is not None:
+            picker.customdata = np.asarray(panel.customdata, dtype=object)[queries, keys]  # (N, 2) labels
+        panel.hoverinfo = "skip"
+        figure.add_trace(picker)
+    return figure
+
+
+def picked_query(selection) -> int | None:
+    """Return the query position of the cell clicked in a figure from `add_query_picker`, if any.
+
+    `selection` is Streamlit's chart selection state (a dict with "selection" -> "points").
+
+    >>> picked_query({"selection": {"points": [{"x": 1, "y": 3}]}})
+    3
+    >>> picked_query({"selection": {"points": []}}) is None
+    True
+    """
+    try:
+        points = selection["selection"]["points"]
+    except (KeyError, TypeError):
+        return None
+    if not points or "y" not in points[0]:
+        return None
+    return int(points[0]["y"])
 
 
 def query_attention_by_head(attention: list[Tensor], query: int, tokens: list[str]) -> go.Figure:

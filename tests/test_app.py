@@ -2,6 +2,7 @@
 
 import base64
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -138,11 +139,35 @@ def test_attention_chart_has_row_per_token(demo_poet):
     assert not app.exception
 
     T = len(demo_poet.tokenizer.encode_ordinary(prompt))
-    heatmap, grid = plotly_specs(app)
-    assert len(heatmap["data"]) == 1
+    heatmap, every_head, grid = plotly_specs(app)
+    assert [trace["type"] for trace in heatmap["data"]] == ["heatmap", "scatter"]  # the cells and their click targets
     assert len(plotly_array(heatmap["data"][0]["z"])) == T
     assert len(heatmap["layout"]["yaxis"]["tickvals"]) == T
+    assert len(plotly_array(heatmap["data"][1]["x"])) == T * (T + 1) // 2  # one target per visible cell
+    assert len(plotly_array(every_head["data"][0]["z"])) == demo_poet.model.config.n_layer * demo_poet.model.config.n_head
     assert len(grid["data"]) == demo_poet.model.config.n_head
+
+
+def test_attention_query_choice_outlines_row(demo_poet):
+    app = open_page(ATTENTION_PAGE)
+    T = len(demo_poet.tokenizer.encode_ordinary(app.text_input(key="attention.text").value))
+    heatmap, every_head, _ = plotly_specs(app)
+    assert [shape["y0"] for shape in heatmap["layout"]["shapes"]] == [T - 1 - 0.5]  # the last token by default
+
+    app.select_slider(key="attention.token").set_value(2).run()
+    heatmap, every_head, _ = plotly_specs(app)
+    assert [shape["y0"] for shape in heatmap["layout"]["shapes"]] == [1.5]
+    rows = plotly_array(every_head["data"][0]["z"])
+    assert all(value is None or math.isnan(value) for row in rows for value in row[3:])  # keys after the query
+    assert all(not math.isnan(value) for row in rows for value in row[:3])
+
+
+def test_attention_new_line_resets_query(demo_poet):
+    app = open_page(ATTENTION_PAGE)
+    app.select_slider(key="attention.token").set_value(1).run()
+    app.text_input(key="attention.text").input("The moon upon the water, and the wind across the sea").run()
+    slider = app.select_slider(key="attention.token")
+    assert slider.value == len(slider.options) - 1
 
 
 def test_attention_layer_choice_changes_chart(demo_poet):
@@ -176,7 +201,7 @@ def test_attention_long_input_is_cropped(demo_poet):
     warnings = " ".join(warning.value for warning in app.warning)
     assert f"{T} tokens long" in warnings
     assert f"showing the last {context_length} tokens" in warnings
-    heatmap, grid = plotly_specs(app)
+    heatmap, _, grid = plotly_specs(app)
     assert len(plotly_array(heatmap["data"][0]["z"])) == context_length
     assert len(plotly_array(grid["data"][0]["z"])) == 64
     assert any("last 64" in info.value for info in app.info)

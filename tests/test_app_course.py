@@ -194,7 +194,8 @@ def test_lecture_token_choice_outlines_row():
     app = open_page(LECTURE_PAGE)
     app.text_input(key="lecture.text").input("The moon upon the water").run()
     grid = plotly_specs(app)[0]
-    heads = len(grid["data"])
+    heads = sum(trace["type"] == "heatmap" for trace in grid["data"])
+    assert sum(trace["type"] == "scatter" for trace in grid["data"]) == heads  # one click layer per panel
     T = len(plotly_array(grid["data"][0]["z"]))
     assert {shape["y0"] for shape in grid["layout"]["shapes"]} == {T - 1 - 0.5}
     assert len(grid["layout"]["shapes"]) == heads

@@ -1,8 +1,8 @@
 """The app in a real browser: `streamlit run` on 127.0.0.1, driven by Playwright with Debian's chromium.
 
 The path: the welcome page, a lesson with a Check of the reference laid out as a student's work,
-a Check of a stub, and lecture mode's attention view. Screenshots go to `tmp_path`, and also to
-$LLM_FROM_SCRATCH_SCREENSHOTS when it names a folder.
+a click on a cell of the attention heatmap, lecture mode and the poet studio. Screenshots go to
+`tmp_path`, and also to $LLM_FROM_SCRATCH_SCREENSHOTS when it names a folder.
 """
 
 import os
@@ -108,6 +108,17 @@ def wait_for_idle(page) -> None:
     page.wait_for_selector("[data-testid='stStatusWidget']", state="detached", timeout=FIRST_CHECK_TIMEOUT_MS)
 
 
+def click_attention_cell(chart, query: int, key: int) -> None:
+    """Click the centre of heatmap cell (query, key) in the chart's first panel."""
+    # Plotly gives the first panel's y labels the class ytick (the others y2tick, ...), and a short
+    # line has one label per token.
+    T = chart.locator(".ytick text").count()
+    area = chart.locator(".nsewdrag").first.bounding_box()
+    x = area["x"] + (key + 0.5) / T * area["width"]
+    y = area["y"] + (query + 0.5) / T * area["height"]  # query 0 is the top row
+    chart.page.mouse.click(x, y)
+
+
 def test_browser_lesson_check_and_lecture(app_url, browser_page, tmp_path):
     page = browser_page
     page.goto(app_url)
@@ -127,15 +138,30 @@ def test_browser_lesson_check_and_lecture(app_url, browser_page, tmp_path):
     passed.scroll_into_view_if_needed()
     save_screenshot(page, tmp_path, "02_lesson_check_passed")
 
+    page.goto(f"{app_url}/attention")
+    heatmap = page.locator(".js-plotly-plot").first
+    heatmap.wait_for(timeout=60_000)
+    wait_for_idle(page)
+    click_attention_cell(heatmap, query=2, key=1)
+    row_label = heatmap.locator(".ytick text").nth(2).text_content()
+    page.get_by_text(f"Where {row_label} looks, in every head").wait_for(timeout=30_000)
+    wait_for_idle(page)
+    save_screenshot(page, tmp_path, "03_attention_clicked_row")
+
     page.goto(f"{app_url}/lecture")
     page.get_by_role("heading", name="Where does the poet look?").wait_for(timeout=60_000)
     page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
     wait_for_idle(page)
     assert page.locator(".js-plotly-plot .heatmaplayer").count() >= 1
-    save_screenshot(page, tmp_path, "03_lecture_attention")
+    grid = page.locator(".js-plotly-plot").first
+    click_attention_cell(grid, query=3, key=1)
+    row_label = grid.locator(".ytick text").nth(3).text_content()
+    page.get_by_text(f"every head, row of {row_label}").wait_for(timeout=30_000)
+    wait_for_idle(page)
+    save_screenshot(page, tmp_path, "04_lecture_attention")
 
     page.goto(f"{app_url}/poet_studio")
     page.get_by_role("heading", name="Poet studio").wait_for(timeout=60_000)
     page.get_by_text("Your poet uses 1 of").wait_for(timeout=60_000)  # softmax passed above
     wait_for_idle(page)
-    save_screenshot(page, tmp_path, "04_poet_studio")
+    save_screenshot(page, tmp_path, "05_poet_studio")

@@ -6,7 +6,15 @@ import plotly.graph_objects as go
 import pytest
 import torch
 
-from course.figures import attention_grid, attention_heatmap, highlight_query, next_token_bars, query_attention_by_head
+from course.figures import (
+    add_query_picker,
+    attention_grid,
+    attention_heatmap,
+    highlight_query,
+    next_token_bars,
+    picked_query,
+    query_attention_by_head,
+)
 from course.token_view import (
     TokenPiece,
     chips_html,
@@ -287,6 +295,43 @@ def test_highlight_query_rejects_position_past_end(tiny_attention):
 
 def test_highlight_query_docstring_example():
     assert len(highlight_query(go.Figure(go.Heatmap(z=[[1.0]])), 0, 1).layout.shapes) == 1
+
+
+def test_picker_covers_visible_cells_of_each_head(tiny_attention):
+    model, _, attention = tiny_attention
+    weights = attention[0][0]  # (H, T, T)
+    T = len(TOKENS)
+    figure = add_query_picker(attention_grid(weights, TOKENS))
+    heatmaps = [trace for trace in figure.data if isinstance(trace, go.Heatmap)]
+    pickers = [trace for trace in figure.data if isinstance(trace, go.Scatter)]
+    assert len(pickers) == len(heatmaps) == model.config.n_head
+
+    for head, (heatmap, picker) in enumerate(zip(heatmaps, pickers)):
+        assert (picker.xaxis, picker.yaxis) == (heatmap.xaxis, heatmap.yaxis)
+        cells = sorted(zip(picker.y.tolist(), picker.x.tolist()))
+        assert cells == [(query, key) for query in range(T) for key in range(query + 1)]
+        # The hover text moves to the picker: token names and the weight of each cell.
+        assert heatmap.hoverinfo == "skip"
+        for (query, key), names, text in zip(zip(picker.y, picker.x), picker.customdata, picker.text):
+            assert list(names) == [TOKENS[query], TOKENS[key]]
+            assert float(text) == pytest.approx(weights[head, query, key].item(), abs=5e-4)
+
+
+def test_picker_markers_stay_invisible_when_selected(tiny_attention):
+    _, _, attention = tiny_attention
+    picker = add_query_picker(attention_heatmap(attention[0][0, 0], TOKENS)).data[1]
+    assert picker.marker.opacity == 0.0
+    assert picker.selected.marker.opacity == 0.0
+    assert picker.unselected.marker.opacity == 0.0
+
+
+def test_picked_query_reads_selection():
+    assert picked_query({"selection": {"points": [{"x": 1, "y": 3}]}}) == 3
+    assert picked_query({"selection": {"points": [{"x": 0, "y": 2.0}, {"x": 1, "y": 4}]}}) == 2
+    assert picked_query({"selection": {"points": []}}) is None
+    assert picked_query({"selection": {"points": [{"curve_number": 0}]}}) is None
+    assert picked_query(None) is None
+    assert picked_query({}) is None
 
 
 def test_query_rows_match_each_head(tiny_attention):

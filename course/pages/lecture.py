@@ -1,7 +1,7 @@
 """Lecture mode: a projector view of the demo poet's attention and its tokens, in large type.
 
-The lecturer types a line of verse and picks a token; every head of the chosen layer outlines
-that token's row. Model outputs are cached per line, so picking another token or layer only
+The lecturer types a line of verse and picks a token with the slider or by clicking a cell.
+Every head of the chosen layer then outlines that token's row. Model outputs are cached per line, so picking another token or layer only
 redraws the figure.
 """
 
@@ -10,13 +10,15 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from course.figures import attention_grid, highlight_query, query_attention_by_head
+from course.figures import add_query_picker, attention_grid, highlight_query, picked_query, query_attention_by_head
 from course.models import encoding_status, load_cached_encoding, require_poet
 from course.token_view import chips_html, position_labels, token_label, token_pieces
 from reference.poet import Poet
 
 DEFAULT_LINE = "Shall I compare thee to a summer's day?"
 MAX_TOKENS = 48
+TOKEN_KEY = "lecture.token"
+GRID_KEY = "lecture.grid"
 # A large production vocabulary beside the poet's 1024 tokens shows how vocabulary size changes the split.
 COMPARISON_ENCODING = "cl100k_base"  # more panels' rows than this stop being legible from the back of a room
 # High contrast and large type for a projector, scoped to the main area so the sidebar stays usable.
@@ -28,6 +30,7 @@ PROJECTOR_CSS = """
 [data-testid="stMain"] label, [data-testid="stMain"] label p, [data-testid="stMain"] [data-testid="stWidgetLabel"] p,
 [data-testid="stMain"] [data-testid="stSliderThumbValue"] { color: #fff !important; }
 [data-testid="stMain"] [data-testid="stSliderThumbValue"] { font-size: 1.7rem; }
+[data-testid="stMain"] [data-testid="stSlider"] { padding-top: 1.2rem; }
 [data-testid="stMain"] input { background: #111 !important; color: #fff !important; }
 </style>
 """
@@ -53,7 +56,14 @@ def forget_chosen_token() -> None:
     """Drop the chosen token position so that a new line starts on its last token."""
     # Streamlit keeps a keyed slider's value while it is still among the options, so without
     # this the grid would show a position of the old line that the lecturer never chose.
-    st.session_state.pop("lecture.token", None)
+    st.session_state.pop(TOKEN_KEY, None)
+
+
+def choose_clicked_token() -> None:
+    """Make the clicked cell's query the chosen token (runs before the page reruns)."""
+    query = picked_query(st.session_state.get(GRID_KEY))
+    if query is not None:
+        st.session_state[TOKEN_KEY] = query
 
 
 def lecture_page() -> None:
@@ -77,12 +87,16 @@ def lecture_page() -> None:
 
     left, right = st.columns([1, 3])
     layer = left.radio("Layer", range(1, len(attention) + 1), horizontal=True, key="lecture.layer")
-    query = right.select_slider("Token", options=list(range(len(ids))), value=len(ids) - 1,
-                                format_func=lambda position: labels[position], key="lecture.token")
+    # The slider takes its value from the session state, not `value=`, because a click sets that state.
+    if st.session_state.get(TOKEN_KEY) not in range(len(ids)):
+        st.session_state[TOKEN_KEY] = len(ids) - 1
+    query = right.select_slider("Token (or click a cell)", options=list(range(len(ids))),
+                                format_func=lambda position: labels[position], key=TOKEN_KEY)
     figure = attention_grid(attention[layer - 1], labels, title=f"Layer {layer}: every head, row of {labels[query]}")
     highlight_query(figure, query, len(ids))
+    add_query_picker(figure)
     figure.update_layout(font=dict(size=22), paper_bgcolor="#fff")
-    st.plotly_chart(figure, theme=None, key="lecture.grid")
+    st.plotly_chart(figure, theme=None, key=GRID_KEY, on_select=choose_clicked_token, selection_mode="points")
 
     every_head = query_attention_by_head(attention, query, labels)
     every_head.update_layout(font=dict(size=22))
