@@ -10,17 +10,16 @@ import streamlit as st
 import torch
 from torch import Tensor
 
-from course.figures import (add_query_picker, attention_grid, attention_heatmap, highlight_query, picked_query,
-                            query_attention_by_head)
+from course.figures import add_query_picker, attention_grid, attention_heatmap, highlight_query, query_attention_by_head
 from course.models import require_poet
+from course.pages.query_choice import QueryChoice
 from course.token_view import position_labels, token_label
 from reference.poet import Poet
 
 DEFAULT_LINE = "The sea, the sea, the silver sea"
 # Above this many tokens the grid's panels get too small to read on a projector.
 GRID_MAX_TOKENS = 64
-TOKEN_KEY = "attention.token"
-HEATMAP_KEY = "attention.heatmap"
+QUERY = QueryChoice(token_key="attention.token", chart_key="attention.heatmap")
 
 
 def attention_page() -> None:
@@ -32,7 +31,7 @@ def attention_page() -> None:
         "upper triangle stays grey."
     )
 
-    text = st.text_input("A line of verse", value=DEFAULT_LINE, key="attention.text", on_change=forget_chosen_token)
+    text = st.text_input("A line of verse", value=DEFAULT_LINE, key="attention.text", on_change=QUERY.forget)
     if not text.strip():
         st.info("Type a line of verse above to see where the poet looks.")
         st.stop()
@@ -47,15 +46,11 @@ def attention_page() -> None:
     head = head_column.selectbox("Head", range(1, poet.model.config.n_head + 1), key="attention.head")
     weights = attention[layer - 1][0]  # (H, T, T)
 
-    # The slider takes its value from the session state, not `value=`, because a click sets that state.
-    if st.session_state.get(TOKEN_KEY) not in range(len(ids)):
-        st.session_state[TOKEN_KEY] = len(ids) - 1
-    query = st.select_slider("Query token (or click a cell of the heatmap)", options=list(range(len(ids))),
-                             format_func=lambda position: labels[position], key=TOKEN_KEY)
+    query = QUERY.slider("Query token (or click a cell of the heatmap)", labels)
     heatmap = attention_heatmap(weights[head - 1], labels, title=f"Layer {layer}, head {head}")
     highlight_query(heatmap, query, len(ids))
     add_query_picker(heatmap)
-    st.plotly_chart(heatmap, theme=None, key=HEATMAP_KEY, on_select=choose_clicked_token, selection_mode="points")
+    st.plotly_chart(heatmap, theme=None, key=QUERY.chart_key, on_select=QUERY.choose_clicked, selection_mode="points")
     st.plotly_chart(query_attention_by_head([layer_weights[0] for layer_weights in attention], query, labels),
                     theme=None, key="attention.every_head")
 
@@ -66,18 +61,6 @@ def attention_page() -> None:
         )
         weights, labels = weights[:, -GRID_MAX_TOKENS:, -GRID_MAX_TOKENS:], labels[-GRID_MAX_TOKENS:]
     st.plotly_chart(attention_grid(weights, labels, title=f"All heads of layer {layer}"), theme=None)
-
-
-def forget_chosen_token() -> None:
-    """Drop the chosen query position, so that a new line starts on its last token."""
-    st.session_state.pop(TOKEN_KEY, None)
-
-
-def choose_clicked_token() -> None:
-    """Make the clicked heatmap cell's query the chosen token (runs before the page reruns)."""
-    query = picked_query(st.session_state.get(HEATMAP_KEY))
-    if query is not None:
-        st.session_state[TOKEN_KEY] = query
 
 
 def crop_to_context(ids: list[int], context_length: int) -> list[int]:

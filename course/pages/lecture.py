@@ -10,15 +10,15 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from course.figures import add_query_picker, attention_grid, highlight_query, picked_query, query_attention_by_head
+from course.figures import add_query_picker, attention_grid, highlight_query, query_attention_by_head
 from course.models import encoding_status, load_cached_encoding, require_poet
+from course.pages.query_choice import QueryChoice
 from course.token_view import chips_html, position_labels, token_label, token_pieces
 from reference.poet import Poet
 
 DEFAULT_LINE = "Shall I compare thee to a summer's day?"
 MAX_TOKENS = 48
-TOKEN_KEY = "lecture.token"
-GRID_KEY = "lecture.grid"
+QUERY = QueryChoice(token_key="lecture.token", chart_key="lecture.grid")
 # A large production vocabulary beside the poet's 1024 tokens shows how vocabulary size changes the split.
 COMPARISON_ENCODING = "cl100k_base"  # more panels' rows than this stop being legible from the back of a room
 # High contrast and large type for a projector, scoped to the main area so the sidebar stays usable.
@@ -52,25 +52,11 @@ def show_chips(title: str, pieces) -> None:
     st.html(chips_html(pieces).replace("font-size:1.15rem", "font-size:2rem"))
 
 
-def forget_chosen_token() -> None:
-    """Drop the chosen token position so that a new line starts on its last token."""
-    # Streamlit keeps a keyed slider's value while it is still among the options, so without
-    # this the grid would show a position of the old line that the lecturer never chose.
-    st.session_state.pop(TOKEN_KEY, None)
-
-
-def choose_clicked_token() -> None:
-    """Make the clicked cell's query the chosen token (runs before the page reruns)."""
-    query = picked_query(st.session_state.get(GRID_KEY))
-    if query is not None:
-        st.session_state[TOKEN_KEY] = query
-
-
 def lecture_page() -> None:
     """Render Lecture mode."""
     st.html(PROJECTOR_CSS)
     st.title("Where does the poet look?")
-    text = st.text_input("A line of verse", value=DEFAULT_LINE, key="lecture.text", on_change=forget_chosen_token)
+    text = st.text_input("A line of verse", value=DEFAULT_LINE, key="lecture.text", on_change=QUERY.forget)
     if not text.strip():
         st.info("Type a line of verse to begin.")
         st.stop()
@@ -87,16 +73,12 @@ def lecture_page() -> None:
 
     left, right = st.columns([1, 3])
     layer = left.radio("Layer", range(1, len(attention) + 1), horizontal=True, key="lecture.layer")
-    # The slider takes its value from the session state, not `value=`, because a click sets that state.
-    if st.session_state.get(TOKEN_KEY) not in range(len(ids)):
-        st.session_state[TOKEN_KEY] = len(ids) - 1
-    query = right.select_slider("Token (or click a cell)", options=list(range(len(ids))),
-                                format_func=lambda position: labels[position], key=TOKEN_KEY)
+    query = QUERY.slider("Token (or click a cell)", labels, container=right)
     figure = attention_grid(attention[layer - 1], labels, title=f"Layer {layer}: every head, row of {labels[query]}")
     highlight_query(figure, query, len(ids))
     add_query_picker(figure)
     figure.update_layout(font=dict(size=22), paper_bgcolor="#fff")
-    st.plotly_chart(figure, theme=None, key=GRID_KEY, on_select=choose_clicked_token, selection_mode="points")
+    st.plotly_chart(figure, theme=None, key=QUERY.chart_key, on_select=QUERY.choose_clicked, selection_mode="points")
 
     every_head = query_attention_by_head(attention, query, labels)
     every_head.update_layout(font=dict(size=22))
