@@ -114,6 +114,8 @@ def run_write(args: argparse.Namespace) -> int:
     # Checked before loading, so that a typo fails at once instead of printing nothing.
     if args.poems < 1:
         raise ValueError(f"--poems must be >= 1, got {args.poems}; pass how many poems to write")
+    if args.tokens < 1:
+        raise ValueError(f"--tokens must be >= 1, got {args.tokens}; pass how many new tokens each poem gets")
     poet = load_poet(args.checkpoint)
     for number in range(args.poems):
         seed = None if args.seed is None else args.seed + number

@@ -77,6 +77,13 @@ def test_write_rejects_poem_count_below_one(poems, capsys):
     assert f"--poems must be >= 1, got {poems}" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("tokens", ["0", "-3"])
+def test_write_rejects_token_count_below_one(tokens, capsys):
+    # With 0 new tokens the poet would only echo the prompt back.
+    assert main(["write", "--tokens", tokens, "--prompt", "The sea"]) == 2
+    assert f"--tokens must be >= 1, got {tokens}" in capsys.readouterr().err
+
+
 def test_bad_sampling_setting_gets_clear_error(poems_file, tmp_path, capsys):
     out = tmp_path / "poet.pt"
     main(tiny_train_args(poems_file, out, tmp_path / "cache"))
