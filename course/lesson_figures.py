@@ -38,6 +38,10 @@ def _layout(figure: go.Figure, title: str, height: int, subtitle: str = "") -> g
         title=dict(text=text, font=TITLE_FONT), font=FONT, height=height,
         margin=dict(l=20, r=20, t=110 if subtitle else 80, b=20),
     )
+    # The margins above are minimums. Automargin widens them to fit tick labels and axis titles,
+    # which would otherwise be clipped or drawn over the ticks at these font sizes.
+    figure.update_xaxes(automargin=True)
+    figure.update_yaxes(automargin=True)
     return figure
 
 

@@ -431,3 +431,20 @@ def test_figure_rejects_bad_input(draw, message):
 def test_docstring_examples_hold(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
+
+
+def test_display_math_stays_on_one_line():
+    # Streamlit's markdown shows a $$ block that spans lines as red raw LaTeX, and the rest of the
+    # lesson with it, so each display formula must open and close on the same line.
+    for lesson in ALL_LESSONS:
+        for number, line in enumerate(lesson.body.splitlines(), 1):
+            assert line.count("$$") % 2 == 0, f"{lesson.source}, body line {number}: {line[:60]}"
+
+
+@pytest.mark.parametrize("visualization_id", sorted(VISUALIZATIONS))
+def test_titled_axes_grow_margins_to_fit(visualization_id):
+    # With fixed 20-pixel margins, plotly clips tick labels and draws axis titles over them.
+    layout = build_visualization(visualization_id).layout.to_plotly_json()
+    for name, axis in layout.items():
+        if name.startswith(("xaxis", "yaxis")) and axis.get("title"):
+            assert axis.get("automargin") is True, f"{visualization_id}: {name} has a title but no automargin"
