@@ -1,17 +1,23 @@
 """Classroom mode: sign-in, one workspace per student, saving code, and checks on that workspace.
 
 The teacher sets a class code and a teacher password; both are stored in the gradebook as
-salted scrypt hashes, and neither is logged. A student signs in with a name and the class code
-and works in `course_data/workspaces/<student id>/exercises/`, copied from the stubs on first
-sign-in. Every save is atomic and moves the previous version to `history/`, so nothing saved
-is lost. A student may read only their own workspace and progress; the teacher may read all.
+salted scrypt hashes, and neither is logged. A student signs in with a name, the class code and
+a password of their own. The first sign-in under a name claims it: the password typed then is
+stored as a salted scrypt hash in the setting `classroom.student_password.<student id>`, and
+every later sign-in under that name must match it. A student who forgets it asks the teacher,
+whose reset removes the hash so that the next sign-in sets a new password. Code and progress
+stay. The student works in `course_data/workspaces/<student id>/exercises/`, copied from the
+stubs on first sign-in. Every save is atomic and moves the previous version to `history/`, so
+nothing saved is lost. A student may read only their own workspace and progress; the teacher
+may read all.
 
 Local mode is the same API over a student's own checkout. `local_identity(repository)`
 returns an identity whose files are the checkout's `exercises/`, with no sign-in, and its
 progress goes to the gradebook at `default_url(repository)`.
 
-Deliberately left out: student passwords. Anyone who knows the class code can sign in under
-any name, so a name is an identity only inside one classroom of people who trust each other.
+Deliberately left out: a lockout or delay after failed sign-ins. A student password stops a
+classmate who types another student's name, but a 4-character password does not stop a
+script that guesses passwords against the server.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from grader.catalog import BY_ID
-from grader.gradebook import AttemptRecord, Gradebook, MissingEntry
+from grader.gradebook import AttemptRecord, DuplicateEntry, Gradebook, MissingEntry
 from grader.grading import ExerciseResult, grade, read_workspace
 from reference.files import write_atomically
 
@@ -41,6 +47,8 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 SIGN_IN_FAILED = "Sign-in failed: the class code or the password is wrong, or the class is not set up yet."
 CLASS_CODE_SETTING = "classroom.class_code_hash"
 TEACHER_PASSWORD_SETTING = "classroom.teacher_password_hash"
+STUDENT_PASSWORD_PREFIX = "classroom.student_password."
+MIN_STUDENT_PASSWORD_LENGTH = 4
 MAX_NAME_LENGTH = 40
 MAX_CODE_BYTES = 256 * 1024  # a lesson file is a few kB; this leaves room and stops paste floods
 # scrypt cost: N = 2**14, r = 8 takes about 50 ms and 16 MiB per hash, the parameters Python's
@@ -53,7 +61,7 @@ class AccessDenied(PermissionError):
 
 
 class SignInFailed(PermissionError):
-    """A wrong class code or teacher password. The message does not reveal which one was wrong."""
+    """A wrong class code or password. The message does not reveal which one was wrong."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +135,24 @@ def normalize_student_id(name: str) -> str:
     return student_id
 
 
+def student_password_setting(student_id: str) -> str:
+    """Return the gradebook setting that stores the hash of a student's password.
+
+    >>> student_password_setting("ada-lovelace")
+    'classroom.student_password.ada-lovelace'
+    """
+    return STUDENT_PASSWORD_PREFIX + student_id
+
+
+def check_student_password(password: str) -> None:
+    """Raise TypeError or ValueError unless `password` may become a student's password."""
+    if not isinstance(password, str):
+        raise TypeError(f"password must be a str, got {type(password).__name__}")
+    if len(password) < MIN_STUDENT_PASSWORD_LENGTH:
+        raise ValueError(f"the password must have at least {MIN_STUDENT_PASSWORD_LENGTH} characters, got "
+                         f"{len(password)}; type a longer one")
+
+
 def local_identity(repository: Path = REPOSITORY) -> Identity:
     """Return local mode's identity: student "local", whose workspace is the checkout itself."""
     return Identity("local", Workspace("local", repository))
@@ -165,12 +191,21 @@ class Classroom:
         logger.info("teacher signed in")
         return Identity(None, None)
 
-    def sign_in_student(self, name: str, class_code: str) -> Identity:
-        """Sign a student in by name and class code; create their workspace on first sign-in."""
+    def sign_in_student(self, name: str, class_code: str, password: str) -> Identity:
+        """Sign a student in by name, class code and password; create their workspace on first sign-in.
+
+        The first sign-in under a name, or the first after the teacher's reset, stores `password`
+        as that student's. Any other sign-in must match the stored password. A wrong class code or
+        password raises SignInFailed with one message for both.
+        """
         student_id = normalize_student_id(name)
         if not self._matches(CLASS_CODE_SETTING, class_code.strip() if isinstance(class_code, str) else ""):
-            logger.warning("student sign-in rejected for %s", student_id)
+            logger.warning("student sign-in rejected for %s: wrong class code", student_id)
             raise SignInFailed(SIGN_IN_FAILED)
+        # Checked on every sign-in, not only the first, so that a short password's error does not
+        # reveal whether the name is claimed.
+        check_student_password(password)
+        self._verify_student_password(student_id, password)
         self.gradebook.update_or_create_student(student_id, first_name=" ".join(name.split()))
         workspace = self._create_workspace(student_id)
         logger.info("student %s signed in", student_id)
@@ -254,6 +289,22 @@ class Classroom:
             logger.warning("student %s was denied the teacher's dashboard", identity.student_id)
             raise AccessDenied("the dashboard is for the teacher; sign in with the teacher password")
 
+    def reset_student_password(self, identity: Identity, student_id: str) -> None:
+        """Remove a student's stored password so that their next sign-in sets a new one (teacher only).
+
+        The student's workspace and gradebook records stay as they are.
+        """
+        self.require_teacher(identity)
+        student = normalize_student_id(student_id)
+        if not self._is_known_student(student):
+            raise MissingEntry(f"no student {student_id!r} in this class; choose a student who has signed in")
+        try:
+            self.gradebook.remove_setting(student_password_setting(student))
+        except MissingEntry:
+            logger.info("student %s had no password to reset", student)
+            return
+        logger.info("teacher reset the password of student %s", student)
+
     # ------------------------------------------------------------------------------------
     # steps
 
@@ -263,6 +314,40 @@ class Classroom:
         except MissingEntry:
             return False
         return verify_secret(secret, stored)
+
+    def _verify_student_password(self, student_id: str, password: str) -> None:
+        setting = student_password_setting(student_id)
+        if self._claim_password(student_id, password):
+            return
+        if not self._matches(setting, password):
+            logger.warning("student sign-in rejected for %s: wrong password", student_id)
+            raise SignInFailed(SIGN_IN_FAILED)
+
+    def _claim_password(self, student_id: str, password: str) -> bool:
+        """Store the hash of `password` if the student has none yet; return whether this call stored it."""
+        setting = student_password_setting(student_id)
+        try:
+            self.gradebook.find_setting(setting)
+            return False
+        except MissingEntry:
+            pass
+        try:
+            # Of two first sign-ins at the same moment, add_setting lets only one store its hash,
+            # and the other is then checked against that hash.
+            self.gradebook.add_setting(setting, hash_secret(password))
+        except DuplicateEntry:
+            return False
+        logger.info("student %s set their password", student_id)
+        return True
+
+    def _is_known_student(self, student_id: str) -> bool:
+        if (self.workspaces / student_id / "exercises").is_dir():
+            return True
+        try:
+            self.gradebook.find_student(student_id)
+        except MissingEntry:
+            return False
+        return True
 
     def _create_workspace(self, student_id: str) -> Workspace:
         workspace = Workspace(student_id, self.workspaces / student_id)

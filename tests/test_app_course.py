@@ -337,10 +337,11 @@ def classroom_course(monkeypatch, tmp_path):
     return course
 
 
-def sign_in_student(name: str) -> AppTest:
+def sign_in_student(name: str, password: str = "quill-and-ink") -> AppTest:
     app = AppTest.from_file(APP, default_timeout=120).run()
     app.text_input(key="account.name").input(name)
     app.text_input(key="account.class_code").input(CLASS_CODE)
+    app.text_input(key="account.student_password").input(password)
     app.button(key="account.sign_in").click().run()
     assert not app.exception, [item.value for item in app.exception]
     return app
@@ -350,6 +351,7 @@ def test_classroom_wrong_code_rejected(classroom_course):
     app = AppTest.from_file(APP, default_timeout=120).run()
     app.text_input(key="account.name").input("Ada")
     app.text_input(key="account.class_code").input("wrong-code")
+    app.text_input(key="account.student_password").input("quill-and-ink")
     app.button(key="account.sign_in").click().run()
     assert any("Sign-in failed" in error.value for error in app.sidebar.error)
     switch_to(app, "lesson-attention")
@@ -392,3 +394,36 @@ def test_teacher_dashboard_shows_class(classroom_course):
     failing, _, poets = (frame.value for frame in app.dataframe)  # failing checks, hints, poets
     assert failing.empty  # a stub's NotImplementedError is not counted as a mistake
     assert list(poets["student"]) == ["grace-hopper"]
+
+
+def test_classroom_wrong_password_hides_student_code(classroom_course):
+    draft = "# Ada's own draft, for her eyes only\n"
+    ada = sign_in_student("Ada Lovelace", password="ada-quill")
+    switch_to(ada, "lesson-attention")
+    editor = ada.text_area(key="lesson.attention.editor.exercises/lesson04_attention.py")
+    editor.input(draft + editor.value).run()
+    assert not ada.exception, [item.value for item in ada.exception]
+
+    intruder = sign_in_student("Ada Lovelace", password="guess-1234")
+    assert any("Sign-in failed" in error.value for error in intruder.sidebar.error)
+    assert "student.signed_in" not in intruder.session_state
+    switch_to(intruder, "lesson-attention")
+    assert any("Sign in with your name" in info.value for info in intruder.info)
+    assert not any(draft in area.value for area in intruder.text_area)
+    assert not any(draft in block.value for block in intruder.code)
+
+    teacher = AppTest.from_file(APP, default_timeout=120).run()
+    teacher.text_input(key="account.teacher_class_code").input(CLASS_CODE)
+    teacher.text_input(key="account.teacher_password").input(TEACHER_PASSWORD)
+    teacher.button(key="account.teacher_sign_in").click().run()
+    switch_to(teacher, "course/pages/teacher.py")
+    teacher.selectbox(key="teacher.reset_student").select("ada-lovelace")
+    teacher.button(key="teacher.reset_password").click().run()
+    assert not teacher.exception, [item.value for item in teacher.exception]
+    assert any("ada-lovelace" in message.value for message in teacher.success)
+
+    # After the reset, the next sign-in sets a new password and finds the draft still there.
+    again = sign_in_student("Ada Lovelace", password="new-quill")
+    switch_to(again, "lesson-attention")
+    editor = again.text_area(key="lesson.attention.editor.exercises/lesson04_attention.py")
+    assert editor.value.startswith(draft)

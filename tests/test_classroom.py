@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 import pytest
 
 from grader.catalog import BY_ID
+import grader.classroom
 from grader.classroom import (SIGN_IN_FAILED, AccessDenied, Classroom, SignInFailed, hash_secret, local_identity,
-                              normalize_student_id, verify_secret)
-from grader.gradebook import Gradebook, default_url
+                              normalize_student_id, student_password_setting, verify_secret)
+from grader.gradebook import Gradebook, MissingEntry, default_url
 from grader.notebooks import imports_source, solution_source
 from grader.pool import WorkerPool
+from tests.test_gradebook import database_url  # noqa: F401  (fixture: SQLite, and PostgreSQL when configured)
 
 CLASS_CODE = "poem-42"
 TEACHER_PASSWORD = "correct horse battery"
+ADA_PASSWORD = "ada-quill"
+BOB_PASSWORD = "bob-tiller"
 
 
 @pytest.fixture
@@ -83,8 +88,13 @@ def test_secrets_never_logged(tmp_path, caplog):
             room.sign_in_teacher(CLASS_CODE, TEACHER_PASSWORD)
             with pytest.raises(SignInFailed):
                 room.sign_in_teacher(CLASS_CODE, "wrong password")
-    assert caplog.records
-    assert not any(CLASS_CODE in r.getMessage() or TEACHER_PASSWORD in r.getMessage() for r in caplog.records)
+            room.sign_in_student("Ada", CLASS_CODE, ADA_PASSWORD)
+            with pytest.raises(SignInFailed):
+                room.sign_in_student("Ada", CLASS_CODE, "wrong-quill")
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("rejected for ada" in message for message in messages)
+    for secret in (CLASS_CODE, TEACHER_PASSWORD, ADA_PASSWORD, "wrong-quill"):
+        assert not any(secret in message for message in messages), secret
 
 
 @pytest.mark.parametrize("code, password", [
@@ -100,18 +110,153 @@ def test_teacher_wrong_secret_same_message(classroom, code, password):
 
 def test_student_wrong_code_same_message(classroom):
     with pytest.raises(SignInFailed) as raised:
-        classroom.sign_in_student("Ada", "wrong-code")
+        classroom.sign_in_student("Ada", "wrong-code", ADA_PASSWORD)
     assert str(raised.value) == SIGN_IN_FAILED
 
 
 def test_sign_in_before_configure_fails(tmp_path):
     with Gradebook(default_url(tmp_path)) as book:
         with pytest.raises(SignInFailed):
-            Classroom(tmp_path, book).sign_in_student("Ada", CLASS_CODE)
+            Classroom(tmp_path, book).sign_in_student("Ada", CLASS_CODE, ADA_PASSWORD)
+
+
+def test_student_password_setting_example():
+    assert student_password_setting("ada-lovelace") == "classroom.student_password.ada-lovelace"
+
+
+def test_first_sign_in_stores_password_hash(classroom):
+    classroom.sign_in_student("Ada", CLASS_CODE, ADA_PASSWORD)
+    stored = classroom.gradebook.find_setting("classroom.student_password.ada")
+    assert stored.startswith("scrypt$")
+    assert ADA_PASSWORD not in stored
+    assert verify_secret(ADA_PASSWORD, stored)
+
+
+def test_second_sign_in_needs_same_password(classroom):
+    first = classroom.sign_in_student("Ada", CLASS_CODE, ADA_PASSWORD)
+    classroom.save_code(first, "softmax", "# ada's draft\n")
+    again = classroom.sign_in_student("ada", CLASS_CODE, ADA_PASSWORD)
+    assert again.workspace == first.workspace
+    assert classroom.load_code(again, "softmax") == "# ada's draft\n"
+
+
+def test_wrong_password_same_message(classroom):
+    classroom.sign_in_student("Ada", CLASS_CODE, ADA_PASSWORD)
+    with pytest.raises(SignInFailed) as wrong_code:
+        classroom.sign_in_student("Ada", "wrong-code", ADA_PASSWORD)
+    with pytest.raises(SignInFailed) as wrong_password:
+        classroom.sign_in_student("Ada", CLASS_CODE, "not-ada's")
+    assert str(wrong_password.value) == str(wrong_code.value)
+    assert str(wrong_password.value) == SIGN_IN_FAILED
+
+
+@pytest.mark.parametrize("password", ["", "abc"])
+def test_short_student_password_rejected(classroom, password):
+    with pytest.raises(ValueError, match="at least 4 characters") as raised:
+        classroom.sign_in_student("Ada", CLASS_CODE, password)
+    assert f"got {len(password)}" in str(raised.value)
+    with pytest.raises(MissingEntry):
+        classroom.gradebook.find_setting(student_password_setting("ada"))
+    assert not (classroom.workspaces / "ada").exists()
+
+
+def test_student_password_must_be_str(classroom):
+    with pytest.raises(TypeError, match="password must be a str"):
+        classroom.sign_in_student("Ada", CLASS_CODE, None)
+
+
+def test_concurrent_first_sign_ins_one_wins(database_url, tmp_path, monkeypatch):
+    with Gradebook(database_url) as book:
+        room = Classroom(tmp_path, book)
+        room.configure(CLASS_CODE, TEACHER_PASSWORD)
+        # Both threads wait here after hashing, so both have found no stored password before
+        # either stores its own. This is the race that add_setting must settle.
+        both_hashed = threading.Barrier(2, timeout=30)
+        real_hash_secret = grader.classroom.hash_secret
+
+        def hash_then_wait(secret, salt=None):
+            digest = real_hash_secret(secret, salt)
+            both_hashed.wait()
+            return digest
+
+        monkeypatch.setattr(grader.classroom, "hash_secret", hash_then_wait)
+        passwords = ["cleo-first", "cleo-second"]
+        outcomes = {}
+
+        def sign_in(password):
+            try:
+                room.sign_in_student("Cleo", CLASS_CODE, password)
+                outcomes[password] = "signed in"
+            except SignInFailed:
+                outcomes[password] = "rejected"
+
+        threads = [threading.Thread(target=sign_in, args=(password,)) for password in passwords]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        monkeypatch.undo()
+
+        assert sorted(outcomes.values()) == ["rejected", "signed in"]
+        winner = next(password for password, outcome in outcomes.items() if outcome == "signed in")
+        loser = next(password for password in passwords if password != winner)
+        assert room.sign_in_student("Cleo", CLASS_CODE, winner).student_id == "cleo"
+        with pytest.raises(SignInFailed):
+            room.sign_in_student("Cleo", CLASS_CODE, loser)
+
+
+def test_reset_allows_new_password(classroom):
+    ada = classroom.sign_in_student("Ada", CLASS_CODE, ADA_PASSWORD)
+    classroom.save_code(ada, "softmax", "# saved before the reset\n")
+    teacher = classroom.sign_in_teacher(CLASS_CODE, TEACHER_PASSWORD)
+    classroom.reset_student_password(teacher, "ada")
+
+    again = classroom.sign_in_student("Ada", CLASS_CODE, "new-quill")
+    assert classroom.load_code(again, "softmax") == "# saved before the reset\n"
+    with pytest.raises(SignInFailed):
+        classroom.sign_in_student("Ada", CLASS_CODE, ADA_PASSWORD)
+    assert classroom.sign_in_student("Ada", CLASS_CODE, "new-quill").workspace == ada.workspace
+
+
+def test_student_cannot_reset_password(classroom):
+    classroom.sign_in_student("Ada", CLASS_CODE, ADA_PASSWORD)
+    bob = classroom.sign_in_student("Bob", CLASS_CODE, BOB_PASSWORD)
+    with pytest.raises(AccessDenied):
+        classroom.reset_student_password(bob, "ada")
+    with pytest.raises(AccessDenied):
+        classroom.reset_student_password(bob, "bob")
+    with pytest.raises(SignInFailed):
+        classroom.sign_in_student("Ada", CLASS_CODE, "bob's-guess")
+    classroom.sign_in_student("Ada", CLASS_CODE, ADA_PASSWORD)
+
+
+def test_reset_unknown_student_rejected(classroom):
+    teacher = classroom.sign_in_teacher(CLASS_CODE, TEACHER_PASSWORD)
+    with pytest.raises(MissingEntry, match="no student 'nobody'"):
+        classroom.reset_student_password(teacher, "nobody")
+
+
+def test_student_without_password_claims_one(classroom):
+    # A student from before student passwords has a workspace with saved code but no stored password.
+    ada = classroom.sign_in_student("Ada", CLASS_CODE, ADA_PASSWORD)
+    classroom.save_code(ada, "softmax", "# from last week\n")
+    classroom.gradebook.remove_setting(student_password_setting("ada"))
+    classroom.gradebook.add_student("grace", first_name="Grace")
+
+    teacher = classroom.sign_in_teacher(CLASS_CODE, TEACHER_PASSWORD)
+    classroom.reset_student_password(teacher, "grace")  # nothing stored yet, so nothing to remove
+
+    again = classroom.sign_in_student("Ada", CLASS_CODE, "claimed-now")
+    assert classroom.load_code(again, "softmax") == "# from last week\n"
+    with pytest.raises(SignInFailed):
+        classroom.sign_in_student("Ada", CLASS_CODE, ADA_PASSWORD)
+    classroom.sign_in_student("Grace", CLASS_CODE, "grace-claims")
+    with pytest.raises(SignInFailed):
+        classroom.sign_in_student("Grace", CLASS_CODE, "someone-else")
 
 
 def test_student_workspace_copied_from_stubs(classroom, tmp_path):
-    ada = classroom.sign_in_student("Ada Lovelace", CLASS_CODE)
+    ada = classroom.sign_in_student("Ada Lovelace", CLASS_CODE, ADA_PASSWORD)
     assert ada.workspace.root == tmp_path / "course_data" / "workspaces" / "ada-lovelace"
     stub = (classroom.stubs / "lesson04_attention.py").read_text()
     assert classroom.load_code(ada, "softmax") == stub
@@ -119,15 +264,15 @@ def test_student_workspace_copied_from_stubs(classroom, tmp_path):
 
 
 def test_saved_code_survives_restart_and_sign_in(classroom, tmp_path):
-    ada = classroom.sign_in_student("Ada", CLASS_CODE)
+    ada = classroom.sign_in_student("Ada", CLASS_CODE, ADA_PASSWORD)
     classroom.save_code(ada, "softmax", "# version 1\n")
     with Gradebook(default_url(tmp_path)) as book:
-        again = Classroom(tmp_path, book).sign_in_student("ada", CLASS_CODE)
+        again = Classroom(tmp_path, book).sign_in_student("ada", CLASS_CODE, ADA_PASSWORD)
         assert Classroom(tmp_path, book).load_code(again, "softmax") == "# version 1\n"
 
 
 def test_save_keeps_every_previous_version(classroom):
-    ada = classroom.sign_in_student("Ada", CLASS_CODE)
+    ada = classroom.sign_in_student("Ada", CLASS_CODE, ADA_PASSWORD)
     stub = classroom.load_code(ada, "softmax")
     for version in ("# v1\n", "# v2\n", "# v3\n"):
         classroom.save_code(ada, "softmax", version)
@@ -138,20 +283,20 @@ def test_save_keeps_every_previous_version(classroom):
 
 
 def test_save_rejects_oversized_code(classroom):
-    ada = classroom.sign_in_student("Ada", CLASS_CODE)
+    ada = classroom.sign_in_student("Ada", CLASS_CODE, ADA_PASSWORD)
     with pytest.raises(ValueError, match="bytes"):
         classroom.save_code(ada, "softmax", "#" * (256 * 1024 + 1))
 
 
 def test_save_rejects_unknown_exercise(classroom):
-    ada = classroom.sign_in_student("Ada", CLASS_CODE)
+    ada = classroom.sign_in_student("Ada", CLASS_CODE, ADA_PASSWORD)
     with pytest.raises(ValueError, match="no_such"):
         classroom.save_code(ada, "no_such", "")
 
 
 def test_student_cannot_read_or_write_another_workspace(classroom):
-    ada = classroom.sign_in_student("Ada", CLASS_CODE)
-    bob = classroom.sign_in_student("Bob", CLASS_CODE)
+    ada = classroom.sign_in_student("Ada", CLASS_CODE, ADA_PASSWORD)
+    bob = classroom.sign_in_student("Bob", CLASS_CODE, BOB_PASSWORD)
     classroom.save_code(bob, "softmax", "# bob's secret\n")
     with pytest.raises(AccessDenied):
         classroom.load_code(ada, "softmax", student_id="bob")
@@ -163,14 +308,14 @@ def test_student_cannot_read_or_write_another_workspace(classroom):
 
 
 def test_student_cannot_open_dashboard(classroom):
-    ada = classroom.sign_in_student("Ada", CLASS_CODE)
+    ada = classroom.sign_in_student("Ada", CLASS_CODE, ADA_PASSWORD)
     with pytest.raises(AccessDenied, match="teacher"):
         classroom.require_teacher(ada)
     classroom.require_teacher(classroom.sign_in_teacher(CLASS_CODE, TEACHER_PASSWORD))
 
 
 def test_teacher_reads_any_workspace(classroom):
-    bob = classroom.sign_in_student("Bob", CLASS_CODE)
+    bob = classroom.sign_in_student("Bob", CLASS_CODE, BOB_PASSWORD)
     classroom.save_code(bob, "softmax", "# bob\n")
     teacher = classroom.sign_in_teacher(CLASS_CODE, TEACHER_PASSWORD)
     assert classroom.load_code(teacher, "softmax", student_id="bob") == "# bob\n"
@@ -178,7 +323,7 @@ def test_teacher_reads_any_workspace(classroom):
 
 @pytest.mark.slow
 def test_check_grades_workspace_and_records_attempt(classroom):
-    ada = classroom.sign_in_student("Ada", CLASS_CODE)
+    ada = classroom.sign_in_student("Ada", CLASS_CODE, ADA_PASSWORD)
     with WorkerPool(size=1, hidden_paths=classroom.hidden_paths()) as pool:
         stub_result = classroom.check(ada, "softmax", pool)
         classroom.save_code(ada, "softmax", solved_lesson_file("softmax"))
@@ -203,8 +348,8 @@ def test_local_identity_uses_checkout(tmp_path):
 
 @pytest.mark.slow
 def test_check_hides_other_workspaces_from_student_code(classroom):
-    ada = classroom.sign_in_student("Ada", CLASS_CODE)
-    bob = classroom.sign_in_student("Bob", CLASS_CODE)
+    ada = classroom.sign_in_student("Ada", CLASS_CODE, ADA_PASSWORD)
+    bob = classroom.sign_in_student("Bob", CLASS_CODE, BOB_PASSWORD)
     classroom.save_code(bob, "softmax", "BOB_SECRET = 1\n")
     target = bob.workspace.root / "exercises" / "lesson04_attention.py"
     spying = solved_lesson_file("softmax").replace(

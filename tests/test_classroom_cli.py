@@ -18,7 +18,7 @@ def test_setup_then_sign_in(tmp_path, monkeypatch, capsys):
     with Gradebook(default_url(tmp_path)) as book:
         room = Classroom(tmp_path, book)
         assert room.sign_in_teacher("POEM42", "correct horse").student_id is None
-        assert room.sign_in_student("Ada", "POEM42").student_id == "ada"
+        assert room.sign_in_student("Ada", "POEM42", "ada-quill").student_id == "ada"
         with pytest.raises(SignInFailed):
             room.sign_in_teacher("POEM42", "wrong password")
 

@@ -136,8 +136,8 @@ def test_export_csv_columns_and_values(book):
 def test_workspace_zip_access(tmp_path, book):
     room = Classroom(tmp_path, book)
     room.configure("poem-42", "correct horse battery")
-    ada = room.sign_in_student("Ada", "poem-42")
-    room.sign_in_student("Bob", "poem-42")
+    ada = room.sign_in_student("Ada", "poem-42", "ada-quill")
+    room.sign_in_student("Bob", "poem-42", "bob-tiller")
     room.save_code(ada, "softmax", "# ada's code\n")
     teacher = room.sign_in_teacher("poem-42", "correct horse battery")
     with zipfile.ZipFile(io.BytesIO(workspace_zip(room, teacher, "ada"))) as archive:

@@ -1,6 +1,7 @@
 """The sidebar's account box and progress: sign-in in classroom mode, the course progress everywhere.
 
-Sign-in goes through `grader.classroom` (class code for students, password for the teacher).
+Sign-in goes through `grader.classroom` (class code and a password of their own for students,
+class code and the teacher password for the teacher).
 While that module is missing, classroom mode shows a message and local mode works as before.
 """
 
@@ -65,8 +66,11 @@ def sign_in_box() -> None:
     with st.sidebar.form("account.student_form"):
         name = st.text_input("Your name", key="account.name")
         code = st.text_input("Class code", type="password", key="account.class_code")
+        student_password = st.text_input("Your password", type="password", key="account.student_password")
+        st.caption("First time? The password you type now becomes yours; ask your teacher to reset it if you "
+                   "forget it.")
         if st.form_submit_button("Sign in", key="account.sign_in"):
-            _sign_in_student(room, name, code)
+            _sign_in_student(room, name, code, student_password)
     with st.sidebar.expander("Teacher"):
         teacher_code = st.text_input("Class code", type="password", key="account.teacher_class_code")
         password = st.text_input("Teacher password", type="password", key="account.teacher_password")
@@ -74,9 +78,9 @@ def sign_in_box() -> None:
             _sign_in_teacher(room, teacher_code, password)
 
 
-def _sign_in_student(room, name: str, code: str) -> None:
+def _sign_in_student(room, name: str, code: str, password: str) -> None:
     try:
-        identity = room.sign_in_student(name, code)
+        identity = room.sign_in_student(name, code, password)
     except (ValueError, TypeError, PermissionError) as error:
         st.sidebar.error(str(error))
         return

@@ -33,6 +33,7 @@ def teacher_page() -> None:
 
     live_overview(dashboard, figures, room)
     student_details(dashboard, figures, room, identity)
+    password_reset(room, identity)
     st.download_button("Download grades (CSV, nbgrader export columns)", dashboard.export_csv(gradebook()),
                        file_name="grades.csv", mime="text/csv", key="teacher.csv")
 
@@ -81,6 +82,23 @@ def student_details(dashboard, figures, room, identity) -> None:
         return
     st.download_button(f"Download {student}'s workspace (zip)", archive, file_name=f"{student}.zip",
                        mime="application/zip", key="teacher.zip")
+
+
+def password_reset(room, identity) -> None:
+    """Offer to reset one student's password, so that their next sign-in sets a new one."""
+    students = gradebook().find_students()
+    if not students:
+        return
+    st.subheader("Reset a student's password")
+    st.caption("The student's next sign-in sets a new password. Their code and progress stay.")
+    student = st.selectbox("Student", students, key="teacher.reset_student")
+    if st.button("Reset password", key="teacher.reset_password"):
+        try:
+            room.reset_student_password(identity, student)
+        except (LookupError, ValueError) as error:
+            st.error(str(error))
+            return
+        st.success(f"Password of {student} reset. Their next sign-in sets a new one.")
 
 
 if __name__ == "__main__":
