@@ -3,7 +3,8 @@
 Local mode (a student on their own laptop): no sign-in, the code is the `exercises/` folder of
 the checkout, attempts go to the local gradebook. Classroom mode (one server for a room, when
 $LLM_FROM_SCRATCH_CLASSROOM is set and `grader.classroom` is installed): students sign in with
-a name and the class code, and each works in a workspace folder of their own on the server.
+a name, the class code and a personal password, and each works in a workspace folder of their
+own on the server.
 
 The grader's worker pool, the gradebook and the classroom are created once per server process
 (`st.cache_resource`); everything about one student lives in their session state.
@@ -139,7 +140,7 @@ def require_student() -> Student:
     """Return the student, or ask them to sign in and stop the page."""
     student = current_student()
     if student is None:
-        st.info("Sign in with your name and the class code in the sidebar to see your exercises.")
+        st.info("Sign in with your name, the class code and your password in the sidebar to see your exercises.")
         st.stop()
     return student
 
