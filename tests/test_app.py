@@ -260,3 +260,30 @@ def test_tokens_page_counts_letters_against_ids():
     assert "has **3** × `e`" in sentence
     assert f"**{len(ids)} token" in sentence
     assert ", ".join(str(i) for i in ids) in sentence
+
+
+def test_missing_code_names_syntax_error_line():
+    from course.pages.exercise_panel import missing_code_message
+
+    source = "def softmax(x, dim=-1):\n    return torch.exp(x\n"
+    try:
+        compile(source, "lesson04_attention.py", "exec")
+    except SyntaxError as error:
+        expected_line, expected_reason = error.lineno, error.msg
+    message = missing_code_message(source, "softmax", "exercises/lesson04_attention.py")
+    assert f"syntax error at line {expected_line} ({expected_reason})" in message
+    assert "was not found" not in message
+
+
+def test_missing_code_docstring_example():
+    from course.pages.exercise_panel import missing_code_message
+
+    expected = "`ex.py` has a syntax error at line 1 ('(' was never closed); fix it, save, then press Check."
+    assert missing_code_message("x = (1,\n", "f", "ex.py") == expected
+
+
+def test_missing_code_without_function_says_not_found():
+    from course.pages.exercise_panel import missing_code_message
+
+    message = missing_code_message("def other():\n    pass\n", "softmax", "exercises/lesson04_attention.py")
+    assert message.startswith("`softmax` was not found in `exercises/lesson04_attention.py`")

@@ -46,6 +46,19 @@ def function_source(source: str, function: str) -> tuple[str, str]:
     return "", ""
 
 
+def missing_code_message(source: str, function: str, path) -> str:
+    """Explain why `function` has no code to show: its file does not parse, or the file lacks it.
+
+    >>> missing_code_message("x = (1,\\n", "f", "ex.py")
+    "`ex.py` has a syntax error at line 1 ('(' was never closed); fix it, save, then press Check."
+    """
+    try:
+        ast.parse(source)
+    except SyntaxError as error:
+        return f"`{path}` has a syntax error at line {error.lineno} ({error.msg}); fix it, save, then press Check."
+    return f"`{function}` was not found in `{path}`; restore it from the course's stubs."
+
+
 def exercise_panel(student: Student, exercise_id: str, key_prefix: str, show_editor: bool = True) -> None:
     """Render one exercise: task, code (read-only or editable), Check, and the last results.
 
@@ -72,8 +85,7 @@ def exercise_panel(student: Student, exercise_id: str, key_prefix: str, show_edi
         st.code(code, language="python")
         st.caption(f"Edit `{exercise.stub_path}` in your editor, save, then press Check.")
     else:
-        st.warning(f"`{exercise.function}` was not found in `{student.workspace / exercise.stub_path}`; "
-                   f"restore it from the course's stubs.")
+        st.warning(missing_code_message(source, exercise.function, student.workspace / exercise.stub_path))
 
     if st.button("Check", key=f"{key_prefix}.check.{exercise_id}", type="primary"):
         with st.spinner("Checking ..."):
