@@ -287,3 +287,12 @@ def test_missing_code_without_function_says_not_found():
 
     message = missing_code_message("def other():\n    pass\n", "softmax", "exercises/lesson04_attention.py")
     assert message.startswith("`softmax` was not found in `exercises/lesson04_attention.py`")
+
+
+def test_token_count_caption_singular_and_plural():
+    from course.pages.tokens import TokenizerResult, _count_caption
+
+    one = TokenizerResult(name="t", ids=[996], pieces=[], vocab_size=10)
+    three = TokenizerResult(name="t", ids=[1, 2, 3], pieces=[], vocab_size=10, note="tiktoken")
+    assert _count_caption("      ", one) == "1 token, 6.00 characters per token"
+    assert _count_caption("abc", three) == "3 tokens, 1.00 characters per token · tiktoken"

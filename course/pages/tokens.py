@@ -216,7 +216,8 @@ def _first_difference(ids: list[int], expected: list[int]) -> str:
 def _count_caption(text: str, result: TokenizerResult) -> str:
     count = len(result.ids)
     per_token = len(text) / max(count, 1)
-    caption = f"{count} tokens, {per_token:.2f} characters per token"
+    noun = "token" if count == 1 else "tokens"
+    caption = f"{count} {noun}, {per_token:.2f} characters per token"
     return f"{caption} · {result.note}" if result.note else caption
 
 
