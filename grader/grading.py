@@ -222,7 +222,8 @@ def judge_check(exercise: Exercise, check: Check, outcomes: list[dict]) -> Check
 
 
 def _hide(result: CheckResult) -> CheckResult:
-    if result.hidden and result.cause not in ("not_implemented", "syntax_error"):
+    # A check that never ran reveals nothing about its inputs, so it says so like the others.
+    if result.hidden and result.cause not in ("not_implemented", "syntax_error", "skipped"):
         result.message = "failed (this check's inputs and details are hidden)"
     return result
 

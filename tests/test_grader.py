@@ -255,6 +255,16 @@ def test_pool_serves_after_hostile_code(pool):
     assert result.passed
 
 
+def test_hidden_check_says_not_run_after_timeout():
+    files = {"exercises/lesson04_attention.py": "def softmax(x, dim=-1):\n    while True:\n        pass\n"}
+    with WorkerPool(size=1, sandbox=False, limits=Limits(timeout_s=1.0)) as quick:
+        result, = grade(["softmax"], files, quick)
+    first, hidden = result.checks[0], [check for check in result.checks if check.hidden]
+    assert first.cause == "timeout"
+    assert hidden
+    assert all(check.message.startswith("not run (an earlier call") for check in hidden)
+
+
 def test_child_check_skips_ended_thread(tmp_path):
     # /proc/self/task lists a thread that has ended by the time its children file is read.
     (tmp_path / "101").mkdir()
