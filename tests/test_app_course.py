@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from course.lessons import grade_answer, load_lessons
 from course.pages.exercise_panel import function_source
+from course.pages.poet_studio import attention_caption
 from course.models import POET_PATH_VARIABLE
 from course.pages.student import COURSE_DIR_VARIABLE, WORKSPACE_VARIABLE
 from tests.workspaces import write_reference_workspace
@@ -306,6 +307,22 @@ def test_studio_poet_writes_and_shows_attention(monkeypatch, tmp_path):
     # No exercise was checked, so every piece is the reference's, and the caption must name the reference.
     assert poem.source == "reference", poem.reason
     assert any("computed by the reference attention" in caption.value for caption in app.caption)
+
+    # A second training replaces this poet, so the page warns first and drops the old poems when it starts.
+    assert any("Training again replaces the poet you have now" in caption.value for caption in app.caption)
+    assert "studio.poem" in app.session_state
+    app.button(key="studio.start").click().run()
+    assert "studio.poem" not in app.session_state
+    assert "studio.demo_poem" not in app.session_state
+    app.session_state["studio.run"].stop()
+
+
+def test_studio_caption_names_student_inner_pieces():
+    assert "your own scaled_dot_product_attention" in attention_caption("yours", {"softmax": "reference"})
+    assert attention_caption("reference", {"softmax": "reference", "causal_mask": "reference"}).startswith(
+        "Attention computed by the reference attention (yours does not pass yet)")
+    both = attention_caption("reference", {"softmax": "yours", "causal_mask": "yours"})
+    assert "reference attention formula with your own softmax and causal_mask" in both
 
 
 # ---------------------------------------------------------------------------------------------

@@ -95,9 +95,15 @@ def poet_studio_page() -> None:
         try:
             run = manager.start(student.id, factory, pieces, settings, data, on_change=poet_status_writer(student))
             st.session_state["studio.run"] = run
+            # The poems on the page came from the poet that this training replaces.
+            for key in ("studio.poem", "studio.demo_poem"):
+                st.session_state.pop(key, None)
         except (StudioBusy, ValueError) as error:
             st.warning(str(error))
-    note_column.caption(f"Training {manager.sandbox_note}; at most {manager.max_concurrent} poets train at once on this server.")
+    note = f"Training {manager.sandbox_note}; at most {manager.max_concurrent} poets train at once on this server."
+    if run is not None and not run.running and run.weights_path.is_file():
+        note += " Training again replaces the poet you have now, even if you stop the new training early."
+    note_column.caption(note)
 
     if run is not None:
         training_panel(student.id)
@@ -221,7 +227,23 @@ def show_poem_attention(run: TrainingRun, demo: Poet, poem: WrittenPoem) -> None
     labels = position_labels([token_label(demo.tokenizer.token_bytes(token_id)) for token_id in poem.ids])
     st.plotly_chart(attention_grid(poem.attention[layer - 1], labels, title=f"Your poet, layer {layer}: {poem.line[:60]}"),
                     theme=None, key="studio.attention")
-    st.caption(ATTENTION_CAPTIONS[poem.source])
+    st.caption(attention_caption(poem.source, run.pieces))
+
+
+def attention_caption(source: str, pieces: dict[str, str]) -> str:
+    """Say whose code computed the studio's attention maps, naming the student's inner pieces it used.
+
+    >>> print(attention_caption(REFERENCE, {"softmax": YOURS, "causal_mask": REFERENCE}))
+    Attention computed by the reference attention formula with your own softmax, inside the sandbox, on your poet's trained weights.
+    """
+    if source == YOURS:
+        return ATTENTION_CAPTIONS[YOURS]
+    # The reference formula still calls the student's softmax and causal_mask where those pass.
+    inner = [piece for piece in ("softmax", "causal_mask") if pieces.get(piece) == YOURS]
+    if not inner:
+        return ATTENTION_CAPTIONS[REFERENCE]
+    return (f"Attention computed by the reference attention formula with your own {' and '.join(inner)}, "
+            f"inside the sandbox, on your poet's trained weights.")
 
 
 def show_reference_attention(run: TrainingRun, demo: Poet, line: str) -> None:
