@@ -60,11 +60,15 @@ def attention_heatmap(weights: Tensor, tokens: list[str], title: str = "Attentio
     return figure
 
 
-def attention_grid(weights: Tensor, tokens: list[str], title: str = "All heads of the layer") -> go.Figure:
+def attention_grid(weights: Tensor, tokens: list[str], title: str = "All heads of the layer",
+                   columns: int = 4) -> go.Figure:
     """Draw every head's attention weights (H, T, T) as a grid of small heatmaps, one per head.
 
     All heads share one colour scale from 0 to 1, so a bright cell means the same in each panel.
+    `columns` is the most panels per row; fewer gives larger panels, as a projector needs.
     """
+    if isinstance(columns, bool) or not isinstance(columns, int) or columns < 1:
+        raise ValueError(f"columns must be an integer >= 1, got {columns!r}")
     if not isinstance(weights, Tensor) or weights.dim() != 3:
         shape = tuple(weights.shape) if isinstance(weights, Tensor) else type(weights).__name__
         raise ValueError(
@@ -72,7 +76,7 @@ def attention_grid(weights: Tensor, tokens: list[str], title: str = "All heads o
             f"for a batch (B, H, T, T) pass weights[0], one sequence at a time"
         )
     H = weights.size(0)
-    columns = min(H, 4)
+    columns = min(H, columns)
     rows = math.ceil(H / columns)
 
     figure = make_subplots(

@@ -143,6 +143,27 @@ def test_grid_has_one_panel_per_head(tiny_attention):
         assert math.isnan(trace.z[0][-1])
 
 
+def test_grid_columns_set_panels_per_row(tiny_attention):
+    _, _, attention = tiny_attention
+    weights = torch.cat([attention[0][0], attention[1][0]])  # (4, T, T): four heads to lay out
+    H = weights.size(0)
+    two = attention_grid(weights, TOKENS, columns=2)
+    assert len({trace.yaxis for trace in two.data}) == H
+    # Two columns: head 3 starts the second row, below head 1, on a y domain lower down.
+    domains = [two.layout[f"yaxis{'' if h == 0 else h + 1}"].domain for h in range(H)]
+    assert domains[0] == domains[1]
+    assert domains[2] == domains[3]
+    assert domains[2][1] < domains[0][0]
+    assert two.layout.height > attention_grid(weights, TOKENS).layout.height
+
+
+@pytest.mark.parametrize("columns", [0, -1, 1.5, True])
+def test_grid_rejects_bad_columns(tiny_attention, columns):
+    _, _, attention = tiny_attention
+    with pytest.raises(ValueError, match=f"columns must be an integer >= 1, got {columns!r}"):
+        attention_grid(attention[0][0], TOKENS, columns=columns)
+
+
 def test_grid_rejects_batch(tiny_attention):
     _, _, attention = tiny_attention
     with pytest.raises(ValueError, match=r"\(H, T, T\)"):

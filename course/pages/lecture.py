@@ -19,6 +19,8 @@ from reference.poet import Poet
 DEFAULT_LINE = "Shall I compare thee to a summer's day?"
 MAX_TOKENS = 48
 QUERY = QueryChoice(token_key="lecture.token", chart_key="lecture.grid")
+# Two panels per row keep a 48-token line's labels apart on a projector; four would halve their width.
+GRID_COLUMNS = 2
 # A large production vocabulary beside the poet's 1024 tokens shows how vocabulary size changes the split.
 COMPARISON_ENCODING = "cl100k_base"  # more panels' rows than this stop being legible from the back of a room
 # High contrast and large type for a projector, scoped to the main area so the sidebar stays usable.
@@ -30,7 +32,7 @@ PROJECTOR_CSS = """
 [data-testid="stMain"] label, [data-testid="stMain"] label p, [data-testid="stMain"] [data-testid="stWidgetLabel"] p,
 [data-testid="stMain"] [data-testid="stSliderThumbValue"] { color: #fff !important; }
 [data-testid="stMain"] [data-testid="stSliderThumbValue"] { font-size: 1.7rem; }
-[data-testid="stMain"] [data-testid="stSlider"] { padding-top: 1.2rem; }
+[data-testid="stMain"] [data-testid="stSlider"] [data-testid="stWidgetLabel"] { margin-bottom: 2.2rem; }
 [data-testid="stMain"] input { background: #111 !important; color: #fff !important; }
 </style>
 """
@@ -74,10 +76,13 @@ def lecture_page() -> None:
     left, right = st.columns([1, 3])
     layer = left.radio("Layer", range(1, len(attention) + 1), horizontal=True, key="lecture.layer")
     query = QUERY.slider("Token (or click a cell)", labels, container=right)
-    figure = attention_grid(attention[layer - 1], labels, title=f"Layer {layer}: every head, row of {labels[query]}")
+    figure = attention_grid(attention[layer - 1], labels, title=f"Layer {layer}: every head, row of {labels[query]}",
+                            columns=GRID_COLUMNS)
     highlight_query(figure, query, len(ids))
     add_query_picker(figure)
     figure.update_layout(font=dict(size=22), paper_bgcolor="#fff")
+    figure.update_xaxes(tickfont=dict(size=18))
+    figure.update_yaxes(tickfont=dict(size=18))
     st.plotly_chart(figure, theme=None, key=QUERY.chart_key, on_select=QUERY.choose_clicked, selection_mode="points")
 
     every_head = query_attention_by_head(attention, query, labels)
