@@ -203,3 +203,45 @@ def same_outcome(a, b, atol: float, rtol: float) -> bool:
     if isinstance(a, dict) and isinstance(b, dict):
         return list(a) == list(b) and all(same_outcome(a[k], b[k], atol, rtol) for k in a)
     return type(a) is type(b) and a == b
+
+
+def deviates_like(actual, expected, wrong, atol: float, rtol: float) -> tuple[bool, bool] | None:
+    """Compare element by element where `actual` differs from `expected`: does it equal `wrong` there?
+
+    Returns (agrees, deviates): `agrees` is True when every element of `actual` that differs from
+    `expected` equals the same element of `wrong` (NaN equal to NaN), and `deviates` is True when
+    any element differs at all. Returns None unless all three are tensors, or tuples of tensors,
+    of one shape and dtype. This recognizes a known mistake that a student combined with a fix
+    elsewhere: a softmax that overflows on a large score but gives zeros on a fully masked row.
+
+    >>> expected, wrong = torch.tensor([1.0, 0.0]), torch.tensor([float("nan"), float("nan")])
+    >>> deviates_like(torch.tensor([float("nan"), 0.0]), expected, wrong, 1e-6, 1e-6)
+    (True, True)
+    """
+    parts = [_tensor_parts(value) for value in (actual, expected, wrong)]
+    if any(part is None for part in parts) or len({len(part) for part in parts}) != 1:
+        return None
+    triples = list(zip(*parts))
+    if any(len({(t.shape, t.dtype) for t in triple}) != 1 for triple in triples):
+        return None
+
+    agrees, deviates = True, False
+    for a, e, w in triples:
+        off = ~_close(a, e, atol, rtol)
+        deviates = deviates or bool(off.any())
+        agrees = agrees and bool(_close(a, w, atol, rtol)[off].all())
+    return agrees, deviates
+
+
+def _tensor_parts(value) -> list[Tensor] | None:
+    if isinstance(value, Tensor):
+        return [value]
+    if isinstance(value, (list, tuple)) and value and all(isinstance(item, Tensor) for item in value):
+        return list(value)
+    return None
+
+
+def _close(a: Tensor, b: Tensor, atol: float, rtol: float) -> Tensor:
+    if a.is_floating_point():
+        return torch.isclose(a, b, atol=atol, rtol=rtol, equal_nan=True)
+    return a == b

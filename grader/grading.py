@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from grader.catalog import BY_ID, EXERCISES
-from grader.checks import Check, Exercise, compare, same_outcome
+from grader.checks import Check, Exercise, compare, deviates_like, same_outcome
 from grader.codec import encode
 from grader.pool import WorkerPool
 from grader.worker import TinyLanguageModel
@@ -222,7 +222,7 @@ def judge_check(exercise: Exercise, check: Check, outcomes: list[dict]) -> Check
 
 
 def _hide(result: CheckResult) -> CheckResult:
-    # A check that never ran reveals nothing about its inputs, so it says so like the others.
+    # A check that never ran reveals nothing about its inputs, so its message is "not run" like the others.
     if result.hidden and result.cause not in ("not_implemented", "syntax_error", "skipped"):
         result.message = "failed (this check's inputs and details are hidden)"
     return result
@@ -247,11 +247,35 @@ def find_hints(exercise: Exercise, checks: list[Check], outcomes: list[list[dict
         statuses = {outcome["status"] for _, outcome in visible}
         if statuses & {"not_implemented", "syntax_error", "timeout", "crashed", "exited", "skipped", "memory", "output_limit"}:
             return []
-    hints = []
-    for mistake in exercise.mistakes:
-        if all(_matches(exercise, mistake.function, args, kwargs, outcome) for (args, kwargs), outcome in visible):
-            hints.append(mistake.hint)
-    return hints
+    hints = [mistake.hint for mistake in exercise.mistakes
+             if all(_matches(exercise, mistake.function, args, kwargs, outcome) for (args, kwargs), outcome in visible)]
+    if hints:
+        return hints
+    # Only when no mistake explains the whole output: a partial match alone is weaker evidence,
+    # and beside an exact match it would name mistakes that merely share the wrong elements.
+    return [mistake.hint for mistake in exercise.mistakes if _matches_where_wrong(exercise, mistake.function, visible)]
+
+
+def _matches_where_wrong(exercise: Exercise, function, visible: list) -> bool:
+    """Return whether the student's outputs go wrong only where, and as, the mistake's outputs do.
+
+    This catches a known mistake combined with a fix elsewhere, which the whole-output match
+    misses. Only tensor outputs are compared this way.
+    """
+    deviates = False
+    for (args, kwargs), outcome in visible:
+        if outcome["status"] != "ok":
+            return False
+        try:
+            wrong = _reference_output(exercise, args, kwargs, function)
+        except Exception:  # noqa: BLE001 - a mistake that raises has no values to compare
+            return False
+        expected = _reference_output(exercise, args, kwargs)
+        verdict = deviates_like(outcome.get("value"), expected, wrong, exercise.atol, exercise.rtol)
+        if verdict is None or not verdict[0]:
+            return False
+        deviates = deviates or verdict[1]
+    return deviates
 
 
 def _matches(exercise: Exercise, function, args, kwargs, outcome: dict) -> bool:

@@ -10,7 +10,7 @@ import torch
 
 from grader.__main__ import main as grader_main
 from grader.catalog import EXERCISES
-from grader.checks import compare
+from grader.checks import compare, deviates_like
 from grader.codec import CodecError, decode, encode
 from grader.grading import grade, read_workspace, solution_files
 from grader.pool import Limits, WorkerPool
@@ -103,6 +103,38 @@ def test_mistake_fails_with_its_hint(mistake_results, exercise_id, index):
     hint = next(e for e in EXERCISES if e.id == exercise_id).mistakes[index].hint
     assert not result.passed
     assert hint in result.hints
+
+
+def test_hint_for_mistake_combined_with_a_fix(pool):
+    # No max subtracted (so 1000 overflows), yet a fully masked row correctly gives zeros: the
+    # whole output matches no known mistake, but every wrong element matches the overflow one.
+    source = ("import torch\n"
+              "def softmax(x, dim=-1):\n"
+              "    e = x.exp()\n"
+              "    total = e.sum(dim=dim, keepdim=True)\n"
+              "    return torch.where(total > 0, e / total, torch.zeros_like(e))\n")
+    result, = grade(["softmax"], {"exercises/lesson04_attention.py": source}, pool)
+    assert not result.passed
+    assert result.hints == ["exp() overflowed: subtract the maximum of each row before exp()"]
+
+
+def test_no_hint_when_wrong_beyond_known_mistakes(pool):
+    source = "import torch\ndef softmax(x, dim=-1):\n    return 1.01 * torch.softmax(x, dim=dim)\n"
+    result, = grade(["softmax"], {"exercises/lesson04_attention.py": source}, pool)
+    assert not result.passed
+    assert result.hints == []
+
+
+def test_deviates_like_compares_wrong_elements_only():
+    nan = float("nan")
+    expected, wrong = torch.tensor([0.5, 0.5, 0.0]), torch.tensor([nan, 0.5, nan])
+    assert deviates_like(torch.tensor([nan, 0.5, 0.0]), expected, wrong, 1e-6, 1e-6) == (True, True)
+    assert deviates_like(torch.tensor([0.4, 0.5, 0.0]), expected, wrong, 1e-6, 1e-6) == (False, True)
+    assert deviates_like(expected.clone(), expected, wrong, 1e-6, 1e-6) == (True, False)
+    pair = (torch.tensor([nan]), torch.tensor([1.0]))
+    assert deviates_like(pair, (torch.tensor([1.0]), torch.tensor([1.0])), pair, 1e-6, 1e-6) == (True, True)
+    assert deviates_like([1, 2], [1, 2], [1, 3], 1e-6, 1e-6) is None
+    assert deviates_like(torch.zeros(2), torch.zeros(3), torch.zeros(2), 1e-6, 1e-6) is None
 
 
 def test_syntax_error_names_line(pool):
