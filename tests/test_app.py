@@ -226,6 +226,22 @@ def test_write_page_poem_starts_with_prompt(demo_poet):
     assert len(bars["data"][0]["x"]) == 20
 
 
+def test_write_page_explains_broken_characters(demo_poet):
+    app = open_page(WRITE_PAGE)
+    app.button(key="write.button").click().run()
+    assert "\ufffd" not in app.session_state["write.poem"]
+    assert not any("do not form a whole character" in caption.value for caption in app.caption)
+
+    # Temperature 2 with top-k off samples rare tokens; seed 0 ends one partway through a character.
+    app.slider(key="write.temperature").set_value(2.0)
+    app.slider(key="write.top_k").set_value(0).run()
+    app.button(key="write.button").click().run()
+    poem = app.session_state["write.poem"]
+    assert poem == demo_poet.write("The sea at night", 120, 2.0, None, None, 0)
+    assert "\ufffd" in poem
+    assert any("do not form a whole character" in caption.value for caption in app.caption)
+
+
 def test_greedy_bars_one_token(demo_poet):
     app = open_page(WRITE_PAGE)
     app.slider(key="write.temperature").set_value(0.0).run()

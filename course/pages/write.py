@@ -20,6 +20,14 @@ POEM_STYLE = (
     "border-left:4px solid #c9b78f;border-radius:4px"
 )
 
+REPLACEMENT_CHARACTER = "\ufffd"
+# Tokens are byte sequences, so a sampled token can end partway through a character.
+REPLACEMENT_NOTE = (
+    "\ufffd marks bytes that do not form a whole character: the poet sampled part of a multi-byte "
+    "character (an accent or an emoji) without the rest. This happens more at high temperature "
+    "or with top-k off, when unlikely tokens get picked."
+)
+
 
 @dataclass(frozen=True)
 class SamplingSettings:
@@ -46,8 +54,11 @@ def write_page() -> None:
         st.session_state["write.poem"] = poet.write(
             prompt, settings.max_new_tokens, settings.temperature, settings.top_k, settings.top_p, settings.seed
         )
-    if st.session_state["write.poem"] is not None:
-        st.html(f'<div class="poem" style="{POEM_STYLE}">{html.escape(st.session_state["write.poem"])}</div>')
+    poem = st.session_state["write.poem"]
+    if poem is not None:
+        st.html(f'<div class="poem" style="{POEM_STYLE}">{html.escape(poem)}</div>')
+        if REPLACEMENT_CHARACTER in poem:
+            st.caption(REPLACEMENT_NOTE)
 
     st.subheader("What the poet would write next")
     st.caption("The next-token probabilities after the prompt, under the current settings.")
