@@ -146,7 +146,16 @@ def add_query_picker(figure: go.Figure) -> go.Figure:
             picker.customdata = np.asarray(panel.customdata, dtype=object)[queries, keys]  # (N, 2) labels
         panel.hoverinfo = "skip"
         figure.add_trace(picker)
+        _fit_axes_to_cells(figure, panel, z.shape[0])
     return figure
+
+
+def _fit_axes_to_cells(figure: go.Figure, panel: go.Heatmap, T: int) -> None:
+    # Markers make plotly pad the axis range, which would frame the cells in a grey band.
+    x_name = "xaxis" + (panel.xaxis or "x")[1:]
+    y_name = "yaxis" + (panel.yaxis or "y")[1:]
+    figure.layout[x_name].update(range=[-0.5, T - 0.5], autorange=False)
+    figure.layout[y_name].update(range=[T - 0.5, -0.5], autorange=False)  # query 0 on top, as before
 
 
 def picked_query(selection) -> int | None:

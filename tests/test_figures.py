@@ -338,6 +338,17 @@ def test_picker_covers_visible_cells_of_each_head(tiny_attention):
             assert float(text) == pytest.approx(weights[head, query, key].item(), abs=5e-4)
 
 
+def test_picker_keeps_axes_on_the_cells(tiny_attention):
+    _, _, attention = tiny_attention
+    T = len(TOKENS)
+    figure = add_query_picker(attention_grid(attention[0][0], TOKENS))
+    for trace in figure.data:
+        x_axis = figure.layout["xaxis" + trace.xaxis[1:]]
+        y_axis = figure.layout["yaxis" + trace.yaxis[1:]]
+        assert list(x_axis.range) == [-0.5, T - 0.5]
+        assert list(y_axis.range) == [T - 0.5, -0.5]  # the first query stays on top
+
+
 def test_picker_markers_stay_invisible_when_selected(tiny_attention):
     _, _, attention = tiny_attention
     picker = add_query_picker(attention_heatmap(attention[0][0, 0], TOKENS)).data[1]
