@@ -82,7 +82,7 @@ def show_poet_summary() -> None:
 
 
 def main() -> None:
-    st.set_page_config(page_title="LLM From Scratch", page_icon=":material/edit_note:", layout="wide")
+    st.set_page_config(page_title="LLM From Scratch", page_icon="🪶", layout="wide")
     sections = {
         "Course": [WELCOME, *lesson_pages(outline_or_explain())],
         "Your poet": [STUDIO],

@@ -1,8 +1,9 @@
 """The app in a real browser: `streamlit run` on 127.0.0.1, driven by Playwright with Debian's chromium.
 
 The path: the welcome page, a lesson with a Check of the reference laid out as a student's work,
-a click on a cell of the attention heatmap, lecture mode and the poet studio. Screenshots go to
-`tmp_path`, and also to $LLM_FROM_SCRATCH_SCREENSHOTS when it names a folder.
+a click on a cell of the attention heatmap, lecture mode and the poet studio, with no request
+leaving the app's own address. Screenshots go to `tmp_path`, and also to
+$LLM_FROM_SCRATCH_SCREENSHOTS when it names a folder.
 """
 
 import os
@@ -121,6 +122,10 @@ def click_attention_cell(chart, query: int, key: int) -> None:
 
 def test_browser_lesson_check_and_lecture(app_url, browser_page, tmp_path):
     page = browser_page
+    # Classroom networks are often offline, and students' browsers should not call third parties.
+    outside = []
+    page.on("request", lambda request: outside.append(request.url)
+            if not request.url.startswith((app_url, "data:", "blob:", "about:")) else None)
     page.goto(app_url)
     page.get_by_role("heading", name="LLM From Scratch").wait_for(timeout=60_000)
     page.get_by_text("Your progress").first.wait_for(timeout=30_000)
@@ -165,3 +170,4 @@ def test_browser_lesson_check_and_lecture(app_url, browser_page, tmp_path):
     page.get_by_text("Your poet uses 1 of").wait_for(timeout=60_000)  # softmax passed above
     wait_for_idle(page)
     save_screenshot(page, tmp_path, "05_poet_studio")
+    assert outside == []
