@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from course.lessons import grade_answer, load_lessons
 from course.pages.exercise_panel import function_source
-from course.pages.poet_studio import attention_caption
+from course.pages.poet_studio import attention_caption, recent_throughput
 from course.models import POET_PATH_VARIABLE
 from course.pages.student import COURSE_DIR_VARIABLE, WORKSPACE_VARIABLE
 from tests.workspaces import write_reference_workspace
@@ -315,6 +315,14 @@ def test_studio_poet_writes_and_shows_attention(monkeypatch, tmp_path):
     assert "studio.poem" not in app.session_state
     assert "studio.demo_poem" not in app.session_state
     app.session_state["studio.run"].stop()
+
+
+def test_studio_throughput_is_median_of_recent_steps():
+    records = [{"tokens_per_second": value} for value in (100.0, 9000.0, 9100.0, 8900.0)]
+    assert recent_throughput(records, window=3) == 9000.0
+    assert recent_throughput(records[:1]) == 100.0
+    many = [{"tokens_per_second": float(value)} for value in range(1, 31)]
+    assert recent_throughput(many) == 25.5  # the last ten steps: 21 to 30
 
 
 def test_studio_caption_names_student_inner_pieces():

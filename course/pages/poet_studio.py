@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import logging
 import os
+import statistics
 
 import pandas as pd
 import streamlit as st
@@ -37,6 +38,8 @@ MAX_TRAININGS_VARIABLE = "LLM_FROM_SCRATCH_MAX_TRAININGS"
 STUDIO_CORPUS_CHARS = 400_000  # enough verse for a few hundred steps; encodes in about a second
 # A teacher's corpus for the studio: a corpus name or a path to a .txt file or folder (default "poetry").
 STUDIO_CORPUS_VARIABLE = "LLM_FROM_SCRATCH_STUDIO_CORPUS"
+# Steps in the median throughput: a single step's time swings with whatever else the server runs.
+THROUGHPUT_WINDOW = 10
 # Caption under the attention maps, keyed by whose scaled_dot_product_attention computed them.
 ATTENTION_CAPTIONS = {
     YOURS: "Attention computed by your own scaled_dot_product_attention, inside the sandbox, "
@@ -170,7 +173,8 @@ def show_progress(run: TrainingRun) -> None:
     if last:
         left, middle, right = st.columns(3)
         left.metric("training loss", f"{last['loss']:.3f}")
-        middle.metric("tokens per second", f"{last['tokens_per_second']:,.0f}")
+        middle.metric("tokens per second", f"{recent_throughput(run.records):,.0f}",
+                      help=f"median over the last {THROUGHPUT_WINDOW} steps, because one step's time is noisy")
         right.metric("validation loss", f"{run.evaluations[-1]['val_loss']:.3f}" if run.evaluations else "-")
         history = [{"step": r["step"], "train_loss": r["loss"]} for r in run.records] + \
                   [{"step": e["step"], "val_loss": e["val_loss"]} for e in run.evaluations]
@@ -183,6 +187,16 @@ def show_progress(run: TrainingRun) -> None:
         st.error(f"Training failed: {run.message}")
     elif run.status == "stopped":
         st.info("Training stopped; the weights so far were saved.")
+
+
+def recent_throughput(records: list[dict], window: int = THROUGHPUT_WINDOW) -> float:
+    """Return the median tokens per second of the last `window` steps.
+
+    >>> recent_throughput([{"tokens_per_second": t} for t in (100.0, 9000.0, 9100.0, 8900.0)], window=3)
+    9000.0
+    """
+    recent = [record["tokens_per_second"] for record in records[-window:]]
+    return statistics.median(recent)
 
 
 def writing_panel(run: TrainingRun, manager: StudioManager, factory, data: dict, demo: Poet) -> None:
