@@ -7,10 +7,12 @@ import math
 import zipfile
 from datetime import datetime, timedelta, timezone
 
+import pandas as pd
 import pytest
 from nbgrader.plugins.export import CsvExportPlugin
 
-from course.dashboard_figures import attempt_timeline, progress_heatmap
+from course.dashboard_figures import MIN_TIMELINE_SPAN, attempt_timeline, progress_heatmap, timeline_range
+from course.pages.teacher import FAILING_COLUMNS, HINT_COLUMNS
 from grader.catalog import EXERCISES
 from grader.classroom import AccessDenied, Classroom
 from grader.dashboard import (EXPORT_COLUMNS, PoetStatus, export_csv, failing_checks, poet_states, read_poet_status,
@@ -164,6 +166,34 @@ def test_attempt_timeline_traces(book):
     assert len(not_passed.x) == 3
 
 
+
+def test_progress_heatmap_leaves_room_for_labels(book):
+    figure = progress_heatmap(score_matrix(book.find_attempts()))
+    longest = max(len(exercise.id) for exercise in EXERCISES)
+    # Estimate: a -45 degree label of n characters at 16 px with glyphs 0.55 em wide needs
+    # n * 16 * 0.55 * sin(45 degrees) = 6.2 n px of height.
+    assert figure.layout.margin.b >= 6.2 * longest
+    assert figure.layout.height - figure.layout.margin.b >= 28 * 2
+
+
+def test_timeline_range_single_check():
+    single = pd.Series([pd.Timestamp("2026-03-02 09:00:00")])
+    assert timeline_range(single) == [pd.Timestamp("2026-03-02 08:55:00"), pd.Timestamp("2026-03-02 09:05:00")]
+
+
+def test_timeline_range_long_span_left_to_plotly():
+    hour = pd.Series([pd.Timestamp("2026-03-02 09:00:00"), pd.Timestamp("2026-03-02 10:00:00")])
+    assert timeline_range(hour) is None
+    assert timeline_range(pd.Series([], dtype="datetime64[ns]")) is None
+
+
+def test_attempt_timeline_one_check_spans_minutes(book):
+    table = timeline(book.find_attempts(student_id="bob"))[:1]
+    x_range = attempt_timeline(table).layout.xaxis.range
+    start, end = (pd.Timestamp(value) for value in x_range)
+    assert end - start == MIN_TIMELINE_SPAN
+    assert start < pd.Timestamp(table["time"][0]) < end
+
 def test_self_check_summary_uses_latest_answer():
     answers = [
         {"lesson_id": "attention", "question_id": "q1", "student_id": "ada", "correct": False},
@@ -180,3 +210,14 @@ def test_self_check_summary_uses_latest_answer():
 
 def test_self_check_summary_empty():
     assert list(self_check_summary([]).columns) == ["lesson", "question", "students", "correct now"]
+
+
+@pytest.mark.parametrize("columns, table", [(FAILING_COLUMNS, failing_checks), (HINT_COLUMNS, shown_hints)])
+def test_teacher_column_order_keeps_every_column(book, columns, table):
+    # st.dataframe hides every column that column_order leaves out.
+    frame = table(book.find_attempts())
+    assert sorted(columns) == sorted(frame.columns)
+    count_columns = [name for name in columns if pd.api.types.is_numeric_dtype(frame[name])]
+    text_columns = [name for name in columns if name not in count_columns and name != "exercise"]
+    assert count_columns and text_columns
+    assert max(columns.index(name) for name in count_columns) < min(columns.index(name) for name in text_columns)

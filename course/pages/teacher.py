@@ -14,6 +14,10 @@ from course.pages.student import gradebook, optional_module
 
 # Seconds between redraws of the live parts (heatmap, tables), while the page is open.
 REFRESH_SECONDS = 10
+# Column orders with the counts before the long texts, so that the counts and the cause stay in view
+# instead of being pushed past the table's right edge by a long check name or hint.
+FAILING_COLUMNS = ["exercise", "failures", "students", "check", "cause"]
+HINT_COLUMNS = ["exercise", "times", "students", "hint"]
 
 
 def teacher_page() -> None:
@@ -50,11 +54,11 @@ def live_overview(dashboard, figures, room) -> None:
         return
     st.plotly_chart(figures.progress_heatmap(dashboard.score_matrix(attempts, students)), theme=None,
                     key="teacher.heatmap")
-    left, right = st.columns(2)
-    left.subheader("Checks that fail most")
-    left.dataframe(dashboard.failing_checks(attempts), hide_index=True, key="teacher.failing")
-    right.subheader("Hints shown most")
-    right.dataframe(dashboard.shown_hints(attempts), hide_index=True, key="teacher.hints")
+    st.subheader("Checks that fail most")
+    st.dataframe(dashboard.failing_checks(attempts), hide_index=True, column_order=FAILING_COLUMNS,
+                 key="teacher.failing")
+    st.subheader("Hints shown most")
+    st.dataframe(dashboard.shown_hints(attempts), hide_index=True, column_order=HINT_COLUMNS, key="teacher.hints")
     st.subheader("Poets")
     st.dataframe(dashboard.poet_states(room, students), hide_index=True, key="teacher.poets")
     answers = book.find_answers()
