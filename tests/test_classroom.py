@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -359,3 +360,40 @@ def test_check_hides_other_workspaces_from_student_code(classroom):
         result = classroom.check(ada, "softmax", pool)
     assert result.earned == 0
     assert not any("BOB_SECRET" in check.message for check in result.checks)
+
+
+def sidebar_sign_in_app(tmp_path, monkeypatch):
+    """Return an AppTest of the app in classroom mode over a configured class in `tmp_path`."""
+    from streamlit.testing.v1 import AppTest
+
+    with Gradebook(default_url(tmp_path)) as book:
+        Classroom(tmp_path, book).configure(CLASS_CODE, TEACHER_PASSWORD)
+    monkeypatch.setenv("LLM_FROM_SCRATCH_CLASSROOM", "1")
+    monkeypatch.setenv("LLM_FROM_SCRATCH_COURSE_DIR", str(tmp_path))
+    app_path = str(Path(__file__).resolve().parent.parent / "app.py")
+    return AppTest.from_file(app_path, default_timeout=60).run()
+
+
+def test_student_sign_in_error_above_fields(tmp_path, monkeypatch):
+    app = sidebar_sign_in_app(tmp_path, monkeypatch)
+    app.text_input(key="account.name").input("Ada")
+    app.text_input(key="account.class_code").input("wrong-code")
+    app.text_input(key="account.student_password").input(ADA_PASSWORD)
+    app.button(key="account.sign_in").click().run()
+
+    form = next(iter(app.sidebar.children.values()))
+    kinds = [type(child).__name__ for child in form.children.values()]
+    assert kinds[0] == "Error"
+    assert form.children[0].value == SIGN_IN_FAILED
+    assert kinds.index("TextInput") == 1
+
+
+def test_teacher_sign_in_error_in_expander(tmp_path, monkeypatch):
+    app = sidebar_sign_in_app(tmp_path, monkeypatch)
+    app.text_input(key="account.teacher_class_code").input(CLASS_CODE)
+    app.text_input(key="account.teacher_password").input("wrong password")
+    app.button(key="account.teacher_sign_in").click().run()
+
+    teacher_box = app.sidebar.expander[0]
+    assert [error.value for error in teacher_box.error] == [SIGN_IN_FAILED]
+    assert [error.value for error in app.sidebar.error] == [SIGN_IN_FAILED]

@@ -64,36 +64,40 @@ def sign_in_box() -> None:
         return
 
     with st.sidebar.form("account.student_form"):
+        # A rejected sign-in is reported above the fields, because below the form the message falls
+        # under the fold of a laptop screen and the student does not see why nothing happened.
+        notice = st.empty()
         name = st.text_input("Your name", key="account.name")
         code = st.text_input("Class code", type="password", key="account.class_code")
         student_password = st.text_input("Your password", type="password", key="account.student_password")
         st.caption("First time? The password you type now becomes yours; ask your teacher to reset it if you "
                    "forget it.")
         if st.form_submit_button("Sign in", key="account.sign_in"):
-            _sign_in_student(room, name, code, student_password)
+            _sign_in_student(room, name, code, student_password, notice)
     with st.sidebar.expander("Teacher"):
+        teacher_notice = st.empty()
         teacher_code = st.text_input("Class code", type="password", key="account.teacher_class_code")
         password = st.text_input("Teacher password", type="password", key="account.teacher_password")
         if st.button("Sign in as teacher", key="account.teacher_sign_in"):
-            _sign_in_teacher(room, teacher_code, password)
+            _sign_in_teacher(room, teacher_code, password, teacher_notice)
 
 
-def _sign_in_student(room, name: str, code: str, password: str) -> None:
+def _sign_in_student(room, name: str, code: str, password: str, notice) -> None:
     try:
         identity = room.sign_in_student(name, code, password)
     except (ValueError, TypeError, PermissionError) as error:
-        st.sidebar.error(str(error))
+        notice.error(str(error))
         return
     st.session_state[SIGNED_IN_KEY] = Student(identity.student_id, identity.workspace.root, classroom=True,
                                               identity=identity)
     st.rerun()
 
 
-def _sign_in_teacher(room, class_code: str, password: str) -> None:
+def _sign_in_teacher(room, class_code: str, password: str, notice) -> None:
     try:
         identity = room.sign_in_teacher(class_code, password)
     except PermissionError as error:
-        st.sidebar.error(str(error))
+        notice.error(str(error))
         return
     st.session_state[TEACHER_KEY] = identity
     st.rerun()
