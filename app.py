@@ -8,7 +8,7 @@ import streamlit as st
 import yaml
 
 from course.lessons import LessonFormatError
-from course.pages.account import is_teacher, progress_box, sign_in_box
+from course.pages.account import is_teacher, progress_box, restore_sign_in, sign_in_box
 from course.pages.lesson import cached_lessons, lesson_outline, lesson_page
 
 # Nothing imported above loads PyTorch (about 2 s on a laptop): the welcome page draws first, and
@@ -83,6 +83,7 @@ def show_poet_summary() -> None:
 
 def main() -> None:
     st.set_page_config(page_title="LLM From Scratch", page_icon="🪶", layout="wide")
+    restore_sign_in()
     sections = {
         "Course": [WELCOME, *lesson_pages(outline_or_explain())],
         "Your poet": [STUDIO],

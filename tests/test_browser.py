@@ -2,8 +2,9 @@
 
 The path: the welcome page, a lesson with a Check of the reference laid out as a student's work,
 a click on a cell of the attention heatmap, lecture mode and the poet studio, with no request
-leaving the app's own address. Screenshots go to `tmp_path`, and also to
-$LLM_FROM_SCRATCH_SCREENSHOTS when it names a folder.
+leaving the app's own address. In classroom mode, a student's and the teacher's sign-ins survive
+a reload. Screenshots go to `tmp_path`, and also to $LLM_FROM_SCRATCH_SCREENSHOTS when it names a
+folder.
 """
 
 import os
@@ -29,6 +30,9 @@ SCREENSHOTS_VARIABLE = "LLM_FROM_SCRATCH_SCREENSHOTS"
 SERVER_START_TIMEOUT_S = 60
 # The first Check starts the grader's workers, which import torch; later ones return in under a second.
 FIRST_CHECK_TIMEOUT_MS = 90_000
+CLASS_CODE = "sea-shanty"
+TEACHER_PASSWORD = "lighthouse-keeper"
+DASHBOARD_TITLE = "Teacher dashboard"
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 
@@ -57,10 +61,15 @@ def wait_for_health(url: str, server: subprocess.Popen) -> None:
 def app_url(tmp_path):
     """Start `streamlit run app.py` on a free local port with a reference workspace; stop it afterwards."""
     workspace = write_reference_workspace(tmp_path / "student")
-    port = free_port()
     environment = {**os.environ, "LLM_FROM_SCRATCH_WORKSPACE": str(workspace),
                    "LLM_FROM_SCRATCH_COURSE_DIR": str(tmp_path / "course")}
     environment.pop("LLM_FROM_SCRATCH_CLASSROOM", None)
+    yield from serve_app(environment, tmp_path)
+
+
+def serve_app(environment: dict, tmp_path: Path):
+    """Run `streamlit run app.py` with `environment` on a free local port; yield its URL, then stop it."""
+    port = free_port()
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
                "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     log = open(tmp_path / "streamlit.log", "wb")
@@ -78,6 +87,20 @@ def app_url(tmp_path):
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
         log.close()
+
+
+@pytest.fixture
+def classroom_url(tmp_path):
+    """Start the app in classroom mode on a configured class; stop it afterwards."""
+    from grader.classroom import Classroom
+    from grader.gradebook import Gradebook, default_url
+
+    course = tmp_path / "class"
+    with Gradebook(default_url(course)) as book:
+        Classroom(course, book).configure(CLASS_CODE, TEACHER_PASSWORD)
+    environment = {**os.environ, "LLM_FROM_SCRATCH_CLASSROOM": "1", "LLM_FROM_SCRATCH_COURSE_DIR": str(course)}
+    environment.pop("LLM_FROM_SCRATCH_WORKSPACE", None)
+    yield from serve_app(environment, tmp_path)
 
 
 @pytest.fixture
@@ -171,3 +194,49 @@ def test_browser_lesson_check_and_lecture(app_url, browser_page, tmp_path):
     wait_for_idle(page)
     save_screenshot(page, tmp_path, "05_poet_studio")
     assert outside == []
+
+
+def sign_in_as_student(page, url: str, name: str, password: str) -> None:
+    page.goto(url)
+    sidebar = page.locator("[data-testid='stSidebar']")
+    sidebar.get_by_label("Your name").fill(name)
+    sidebar.get_by_label("Class code").first.fill(CLASS_CODE)
+    sidebar.get_by_label("Your password").fill(password)
+    sidebar.get_by_role("button", name="Sign in", exact=True).click()
+    page.get_by_text(f"Signed in as {name.lower()}").wait_for(timeout=60_000)
+    wait_for_idle(page)
+
+
+def test_browser_sign_in_survives_reload(classroom_url, browser_page, tmp_path):
+    page = browser_page
+    sign_in_as_student(page, classroom_url, "Ada", "quill-and-ink")
+    page.goto(f"{classroom_url}/lesson-attention")
+    page.get_by_role("heading", name="4. Attention").wait_for(timeout=60_000)
+    page.get_by_text("Signed in as ada").wait_for(timeout=30_000)
+    save_screenshot(page, tmp_path, "06_classroom_after_reload")
+
+    # Signing out forgets the token, so the next reload asks for a sign-in again.
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_label("Your name").wait_for(timeout=30_000)
+    wait_for_idle(page)
+    page.reload()
+    page.get_by_label("Your name").wait_for(timeout=60_000)
+    assert page.get_by_text("Signed in as ada").count() == 0
+
+
+def test_browser_teacher_dashboard_survives_reload(classroom_url, browser_page):
+    page = browser_page
+    page.goto(classroom_url)
+    sidebar = page.locator("[data-testid='stSidebar']")
+    sidebar.get_by_text("Teacher", exact=True).click()
+    sidebar.get_by_label("Class code").last.fill(CLASS_CODE)
+    sidebar.get_by_label("Teacher password").fill(TEACHER_PASSWORD)
+    sidebar.get_by_role("button", name="Sign in as teacher").click()
+    page.get_by_text("Signed in as teacher").wait_for(timeout=60_000)
+    wait_for_idle(page)
+
+    # Typing the dashboard's address starts a new session, which must find the teacher's sign-in.
+    page.goto(f"{classroom_url}/teacher")
+    page.get_by_role("heading", name=DASHBOARD_TITLE).wait_for(timeout=60_000)
+    page.get_by_text("Signed in as teacher").wait_for(timeout=30_000)
+    assert page.get_by_text("Page not found").count() == 0

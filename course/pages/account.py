@@ -12,6 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from course.session_tokens import COOKIE_NAME, SessionTokens, clear_cookie_script, set_cookie_script
 from course.pages.student import (
     RESULTS_KEY, Student, classroom_mode, course_dir, current_student, gradebook_future, gradebook_ready, optional_module,
     passed_exercises,
@@ -22,6 +23,9 @@ logger = logging.getLogger(__name__)
 SIGNED_IN_KEY = "student.signed_in"
 # The teacher's `grader.classroom.Identity`, present only after a teacher sign-in.
 TEACHER_KEY = "student.teacher"
+# This session's sign-in token, and the cookie script that the next run must send to the browser.
+TOKEN_KEY = "account.token"
+COOKIE_SCRIPT_KEY = "account.cookie_script"
 
 
 def classroom():
@@ -39,6 +43,12 @@ def open_classroom(folder: str):
     return module.Classroom(Path(folder), book)
 
 
+@st.cache_resource(show_spinner=False)
+def session_tokens() -> SessionTokens:
+    """Return the server's sign-in tokens, shared by every session of this process."""
+    return SessionTokens()
+
+
 def is_teacher() -> bool:
     """Return whether this session signed in with the teacher password."""
     return bool(st.session_state.get(TEACHER_KEY))
@@ -53,13 +63,18 @@ def sign_in_box() -> None:
         st.sidebar.warning("Classroom mode needs grader.classroom, which is not installed yet.")
         return
 
+    script = st.session_state.pop(COOKIE_SCRIPT_KEY, None)
+    if script is not None:
+        st.sidebar.html(script, unsafe_allow_javascript=True)
     student = st.session_state.get(SIGNED_IN_KEY)
     if student is not None or is_teacher():
         who = "teacher" if is_teacher() else student.id
         st.sidebar.markdown(f"Signed in as **{who}**")
         if st.sidebar.button("Sign out", key="account.sign_out"):
-            for key in (SIGNED_IN_KEY, TEACHER_KEY, RESULTS_KEY):
+            session_tokens().revoke(st.session_state.get(TOKEN_KEY))
+            for key in (SIGNED_IN_KEY, TEACHER_KEY, RESULTS_KEY, TOKEN_KEY):
                 st.session_state.pop(key, None)
+            st.session_state[COOKIE_SCRIPT_KEY] = clear_cookie_script()
             st.rerun()
         return
 
@@ -88,8 +103,7 @@ def _sign_in_student(room, name: str, code: str, password: str, notice) -> None:
     except (ValueError, TypeError, PermissionError) as error:
         notice.error(str(error))
         return
-    st.session_state[SIGNED_IN_KEY] = Student(identity.student_id, identity.workspace.root, classroom=True,
-                                              identity=identity)
+    _remember(identity)
     st.rerun()
 
 
@@ -99,8 +113,42 @@ def _sign_in_teacher(room, class_code: str, password: str, notice) -> None:
     except PermissionError as error:
         notice.error(str(error))
         return
-    st.session_state[TEACHER_KEY] = identity
+    _remember(identity)
     st.rerun()
+
+
+def _remember(identity) -> None:
+    """Sign this session in as `identity`, and have the next run store a token in the browser."""
+    _use_identity(identity)
+    token = session_tokens().issue(identity)
+    st.session_state[TOKEN_KEY] = token
+    st.session_state[COOKIE_SCRIPT_KEY] = set_cookie_script(token)
+
+
+def restore_sign_in() -> None:
+    """Sign a new session in from the browser's token, after a reload or a typed address.
+
+    Call it before `st.navigation`, so that a teacher's reload finds the dashboard page.
+    """
+    if not classroom_mode() or st.session_state.get(SIGNED_IN_KEY) is not None or is_teacher():
+        return
+    token = st.context.cookies.get(COOKIE_NAME)
+    identity = session_tokens().restore(token)
+    if identity is None:
+        return
+    if not identity.is_teacher and not identity.workspace.exercises.is_dir():
+        logger.warning("sign-in token of student %s names a missing workspace; ignoring it", identity.student_id)
+        return
+    _use_identity(identity)
+    st.session_state[TOKEN_KEY] = token
+
+
+def _use_identity(identity) -> None:
+    if identity.is_teacher:
+        st.session_state[TEACHER_KEY] = identity
+    else:
+        st.session_state[SIGNED_IN_KEY] = Student(identity.student_id, identity.workspace.root, classroom=True,
+                                                  identity=identity)
 
 
 def teacher_identity():

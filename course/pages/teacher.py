@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from course.pages.account import classroom, teacher_identity
+from course.pages.account import classroom, session_tokens, teacher_identity
 from course.pages.student import gradebook, optional_module
 
 # Seconds between redraws of the live parts (heatmap, tables), while the page is open.
@@ -102,6 +102,8 @@ def password_reset(room, identity) -> None:
         except (LookupError, ValueError) as error:
             st.error(str(error))
             return
+        # Browsers still signed in as this student would otherwise keep their access.
+        session_tokens().revoke_student(student)
         st.success(f"Password of {student} reset. Their next sign-in sets a new one.")
 
 
