@@ -372,6 +372,23 @@ def sign_in_student(name: str, password: str = "quill-and-ink") -> AppTest:
     return app
 
 
+def test_classroom_welcome_says_where_to_write(classroom_course):
+    app = AppTest.from_file(APP, default_timeout=120).run()
+    text = " ".join(markdown.value for markdown in app.markdown)
+    assert "editor on each lesson page" in text
+    assert "`exercises/`" not in text
+    assert any("Sign in in the sidebar" in info.value for info in app.info)
+
+    signed_in = sign_in_student("Ada")
+    assert not any("Sign in in the sidebar" in info.value for info in signed_in.info)
+
+
+def test_local_welcome_points_to_exercise_files():
+    app = AppTest.from_file(APP, default_timeout=120).run()
+    assert "`exercises/`" in " ".join(markdown.value for markdown in app.markdown)
+    assert not any("Sign in in the sidebar" in info.value for info in app.info)
+
+
 def test_classroom_wrong_code_rejected(classroom_course):
     app = AppTest.from_file(APP, default_timeout=120).run()
     app.text_input(key="account.name").input("Ada")
