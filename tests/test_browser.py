@@ -215,7 +215,7 @@ def test_browser_sign_in_survives_reload(classroom_url, browser_page, tmp_path):
     page.get_by_text("Signed in as ada").wait_for(timeout=30_000)
     save_screenshot(page, tmp_path, "06_classroom_after_reload")
 
-    # Signing out forgets the token, so the next reload asks for a sign-in again.
+    # Signing out revokes the token, so the next reload asks for a sign-in again.
     page.get_by_role("button", name="Sign out").click()
     page.get_by_label("Your name").wait_for(timeout=30_000)
     wait_for_idle(page)
