@@ -312,3 +312,19 @@ def test_token_count_caption_singular_and_plural():
     three = TokenizerResult(name="t", ids=[1, 2, 3], pieces=[], vocab_size=10, note="tiktoken")
     assert _count_caption("      ", one) == "1 token, 6.00 characters per token"
     assert _count_caption("abc", three) == "3 tokens, 1.00 characters per token · tiktoken"
+
+
+def test_shared_failure_only_when_every_check_agrees():
+    from course.pages.exercise_panel import shared_failure
+    from grader.grading import CheckResult, ExerciseResult
+
+    def result(*outcomes):
+        checks = [CheckResult(f"check {i}", 2, earned, False, "exact", message)
+                  for i, (earned, message) in enumerate(outcomes)]
+        return ExerciseResult("softmax", 4, "Softmax", checks, [], "sandboxed")
+
+    syntax = "syntax error at exercises/lesson04_attention.py line 24"
+    assert shared_failure(result((0, syntax), (0, syntax), (0, syntax))) == syntax
+    assert shared_failure(result((0, "timed out"), (0, "not run"))) == ""
+    assert shared_failure(result((2, ""), (0, "values differ"))) == ""  # one check passed
+    assert shared_failure(result((0, syntax))) == ""  # a single row needs no summary

@@ -122,15 +122,30 @@ def edit_code(student: Student, exercise: Exercise, source: str, key_prefix: str
     st.caption(f"Saved to your workspace's `{exercise.stub_path}`.")
 
 
+def shared_failure(result: ExerciseResult) -> str:
+    """Return the one message that every check of `result` failed with, or "" when they differ.
+
+    A syntax error or a stub fails each check with the same words, which a student should read once.
+    """
+    messages = {check.message for check in result.checks if check.earned < check.points}
+    failed_all = all(check.earned < check.points for check in result.checks)
+    if failed_all and len(result.checks) > 1 and len(messages) == 1:
+        return messages.pop()
+    return ""
+
+
 def show_result(result: ExerciseResult) -> None:
     """Show each check's outcome, points, message and hints, then the exercise's total."""
     verdict = "passed" if result.passed else "not passed yet"
     (st.success if result.passed else st.error)(f"{result.title}: {result.earned} / {result.points} points, {verdict}")
+    shared = shared_failure(result)
+    if shared:
+        st.warning(f"Every check failed for the same reason: {shared}")
     rows = []
     for check in result.checks:
         mark = "ok" if check.earned == check.points else "FAIL"
         colour = "#1b7f3b" if mark == "ok" else "#b3261e"
-        message = html.escape(check.message)
+        message = "same reason as above" if shared else html.escape(check.message)
         rows.append(f"<tr><td style='color:{colour};font-weight:700'>{mark}</td><td>{html.escape(check.name)}</td>"
                     f"<td>{check.earned}/{check.points}</td><td>{message}</td></tr>")
     st.html(f"<style>{CHECKS_CSS}</style><table class='checks'><tr><th></th><th>check</th><th>points</th><th>message</th></tr>"
