@@ -4,7 +4,7 @@ The teacher sets a class code and a teacher password; both are stored in the gra
 salted scrypt hashes, and neither is logged. A student signs in with a name, the class code and
 a password of their own. The first sign-in under a name claims it: the password typed then is
 stored as a salted scrypt hash in the setting `classroom.student_password.<student id>`, and
-every later sign-in under that name must match it. A student who has lost it asks the teacher,
+every later sign-in under that name must match it. A student who has lost it turns to the teacher,
 whose reset removes the hash so that the next sign-in sets a new password. Code and progress
 stay. The student works in `course_data/workspaces/<student id>/exercises/`, copied from the
 stubs on first sign-in. Every save is atomic and moves the previous version to `history/`, so

@@ -308,9 +308,9 @@ def test_missing_code_without_function_says_not_found():
 def test_token_count_caption_singular_and_plural():
     from course.pages.tokens import TokenizerResult, _count_caption
 
-    one = TokenizerResult(name="t", ids=[996], pieces=[], vocab_size=10)
+    single = TokenizerResult(name="t", ids=[996], pieces=[], vocab_size=10)
     three = TokenizerResult(name="t", ids=[1, 2, 3], pieces=[], vocab_size=10, note="tiktoken")
-    assert _count_caption("      ", one) == "1 token, 6.00 characters per token"
+    assert _count_caption("      ", single) == "1 token, 6.00 characters per token"
     assert _count_caption("abc", three) == "3 tokens, 1.00 characters per token · tiktoken"
 
 

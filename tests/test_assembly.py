@@ -196,8 +196,13 @@ def test_record_attention_matches_gpt_module(tmp_path, fresh_exercises, yours, s
     assembled, twin = sharp_twin_models(factory.functions(workspace))
     record = record_attention(assembled, IDS, workspace)
     assert record.source == source, record.reason
-    expected = reference_attention_maps(twin, IDS)
     assert len(record.weights) == TINY.n_layer
+    assert_maps_match_reference(record, twin)
+
+
+def assert_maps_match_reference(record, twin) -> None:
+    """Check each recorded layer against the reference GPT's own attention on the same weights."""
+    expected = reference_attention_maps(twin, IDS)
     for layer in range(TINY.n_layer):
         torch.testing.assert_close(record.weights[layer], expected[layer], atol=1e-5, rtol=0)
 
@@ -220,9 +225,7 @@ def test_record_attention_through_imported_function(tmp_path, fresh_exercises):
     assembled, twin = sharp_twin_models(factory.functions(workspace))
     record = record_attention(assembled, IDS, workspace)
     assert record.source == "yours", record.reason
-    expected = reference_attention_maps(twin, IDS)
-    for layer in range(TINY.n_layer):
-        torch.testing.assert_close(record.weights[layer], expected[layer], atol=1e-5, rtol=0)
+    assert_maps_match_reference(record, twin)
 
 
 def test_record_attention_inline_is_unavailable(tmp_path, fresh_exercises):

@@ -143,6 +143,14 @@ def click_attention_cell(chart, query: int, key: int) -> None:
     chart.page.mouse.click(x, y)
 
 
+def choose_row_by_click(chart, query: int, title: str) -> None:
+    """Click a cell in row `query` and wait for `title`, with the row's token label in its {}."""
+    click_attention_cell(chart, query=query, key=1)
+    row_label = chart.locator(".ytick text").nth(query).text_content()
+    chart.page.get_by_text(title.format(row_label)).wait_for(timeout=30_000)
+    wait_for_idle(chart.page)
+
+
 def test_browser_lesson_check_and_lecture(app_url, browser_page, tmp_path):
     page = browser_page
     # Classroom networks are often offline, and students' browsers should not call third parties.
@@ -170,10 +178,7 @@ def test_browser_lesson_check_and_lecture(app_url, browser_page, tmp_path):
     heatmap = page.locator(".js-plotly-plot").first
     heatmap.wait_for(timeout=60_000)
     wait_for_idle(page)
-    click_attention_cell(heatmap, query=2, key=1)
-    row_label = heatmap.locator(".ytick text").nth(2).text_content()
-    page.get_by_text(f"Where {row_label} looks, in every head").wait_for(timeout=30_000)
-    wait_for_idle(page)
+    choose_row_by_click(heatmap, 2, "Where {} looks, in every head")
     save_screenshot(page, tmp_path, "03_attention_clicked_row")
 
     page.goto(f"{app_url}/lecture")
@@ -181,11 +186,7 @@ def test_browser_lesson_check_and_lecture(app_url, browser_page, tmp_path):
     page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
     wait_for_idle(page)
     assert page.locator(".js-plotly-plot .heatmaplayer").count() >= 1
-    grid = page.locator(".js-plotly-plot").first
-    click_attention_cell(grid, query=3, key=1)
-    row_label = grid.locator(".ytick text").nth(3).text_content()
-    page.get_by_text(f"every head, row of {row_label}").wait_for(timeout=30_000)
-    wait_for_idle(page)
+    choose_row_by_click(page.locator(".js-plotly-plot").first, 3, "every head, row of {}")
     save_screenshot(page, tmp_path, "04_lecture_attention")
 
     page.goto(f"{app_url}/poet_studio")
@@ -215,7 +216,7 @@ def test_browser_sign_in_survives_reload(classroom_url, browser_page, tmp_path):
     page.get_by_text("Signed in as ada").wait_for(timeout=30_000)
     save_screenshot(page, tmp_path, "06_classroom_after_reload")
 
-    # Signing out revokes the token, so the next reload asks for a sign-in again.
+    # Signing out revokes the token, so the next reload shows the sign-in form again.
     page.get_by_role("button", name="Sign out").click()
     page.get_by_label("Your name").wait_for(timeout=30_000)
     wait_for_idle(page)
